@@ -1,0 +1,292 @@
+"""`Graph`: a DAG of module calls, itself an `nn.Module` and callable like a block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import torch
+import torch.utils._pytree as pytree
+from torch import nn
+
+from plait.graph.errors import GraphError
+from plait.graph.node import Node, module_name
+from plait.graph.tensor import SymbolicTensor, dtype_kind
+from plait.graph.toposort import topological_order
+
+Structure = SymbolicTensor | Sequence[SymbolicTensor] | Mapping[str, SymbolicTensor]
+
+# How a node passes its arguments: module(a, b), module([a, b]), or any other structure.
+_POSITIONAL, _LIST, _TREE = 0, 1, 2
+
+
+class Graph(nn.Module):
+    """A functional model: the modules called between `inputs` and `outputs`.
+
+    Nodes are put in order once, here; `forward` is one loop over that order. A module
+    called at several nodes is registered once, so its weights are shared.
+
+    Args:
+        inputs: `Input` tensors: one, a list, or a dict keyed by input name.
+        outputs: tensors computed from the inputs: one, a list, or a dict keyed by output name.
+        name: the graph's name when it is used as a block; `graph`, `graph_1`, ... if omitted.
+
+    Raises:
+        GraphError: an output needs an input that is not given, an input reaches no
+            output, an input is not an `Input`, or names repeat.
+    """
+
+    def __init__(self, inputs: Structure, outputs: Structure, *, name: str | None = None) -> None:
+        super().__init__()
+        if name is not None:
+            self.__dict__["_plait_name"] = name
+        in_names, in_tensors, self._input_kind = _names_and_tensors(inputs, "inputs")
+        out_names, out_tensors, self._output_kind = _names_and_tensors(outputs, "outputs")
+        _check_inputs(in_names, in_tensors)
+        nodes = _reachable_nodes(in_tensors, out_tensors, out_names)
+        nodes = topological_order(sorted(nodes, key=lambda n: n.id),
+                                  lambda n: [t.node for t in n.inbound if t.node is not None])
+        self.input_names = in_names
+        self.output_names = out_names
+        self.input_specs = {n: t.spec for n, t in zip(in_names, in_tensors)}
+        self.output_specs = {n: t.spec for n, t in zip(out_names, out_tensors)}
+        self.blocks = nn.ModuleDict(_named_modules(nodes))
+        self._checks = [(n, len(s.shape) + 1, [(i + 1, d) for i, d in enumerate(s.shape) if d is not None],
+                         dtype_kind(s.dtype), s) for n, s in self.input_specs.items()]
+        self._compile(in_tensors, out_tensors, nodes)
+
+    def _compile(self, in_tensors: list[SymbolicTensor], out_tensors: list[SymbolicTensor],
+                 nodes: list[Node]) -> None:
+        """Give every tensor a slot and every node a step that reads and writes slots."""
+        slot = {_key(t): i for i, t in enumerate(in_tensors)}
+        steps = []
+        for node in nodes:
+            ins = tuple(slot[_key(t)] for t in node.inbound)
+            outs = tuple(range(len(slot), len(slot) + len(node.output_specs)))
+            slot.update({(node.id, i): s for i, s in enumerate(outs)})
+            single = outs[0] if node.out_tree.is_leaf() else None
+            steps.append((node.module, _call_style(node), ins, single, outs, node.arg_tree,
+                          node.arg_leaves))
+        self._steps = steps
+        self._n_slots = len(slot)
+        self._out_slots = [slot[_key(t)] for t in out_tensors]
+        self.nodes = [replace(node, inbound=None) for node in nodes]  # keep no symbolic tensor alive
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the graph on tensors given positionally, as a list, or keyed by input name.
+
+        Returns:
+            The outputs in the structure they were declared in: one tensor, a list or a dict.
+        """
+        values: list[Any] = self._bind(args, kwargs)
+        values.extend([None] * (self._n_slots - len(values)))
+        for module, style, ins, single, outs, arg_tree, arg_leaves in self._steps:
+            if style == _POSITIONAL:
+                out = module(*[values[i] for i in ins])
+            elif style == _LIST:
+                out = module([values[i] for i in ins])
+            else:
+                out = _call_tree(module, values, ins, arg_tree, arg_leaves)
+            if single is not None:
+                values[single] = out
+            else:
+                for i, value in zip(outs, pytree.tree_leaves(out)):
+                    values[i] = value
+        if self._output_kind == "single":
+            return values[self._out_slots[0]]
+        if self._output_kind == "list":
+            return [values[i] for i in self._out_slots]
+        return {name: values[i] for name, i in zip(self.output_names, self._out_slots)}
+
+    def _bind(self, args: tuple, kwargs: dict) -> list[torch.Tensor]:
+        """The inputs in declared order, each checked against its spec."""
+        if len(args) == 1 and not kwargs and isinstance(args[0], Mapping):
+            kwargs, args = dict(args[0]), ()
+        elif len(args) == 1 and isinstance(args[0], (list, tuple)) and len(self._checks) > 1:
+            args = tuple(args[0])
+        if kwargs:
+            if args:
+                raise GraphError(f"graph '{module_name(self)}': give inputs positionally or by name, not both")
+            unknown = sorted(set(kwargs) - set(self.input_names))
+            missing = [n for n in self.input_names if n not in kwargs]
+            if unknown or missing:
+                raise GraphError(f"graph '{module_name(self)}' expects inputs {self.input_names}; "
+                                 f"received {sorted(kwargs)} (missing {missing}, unknown {unknown})")
+            args = tuple(kwargs[n] for n in self.input_names)
+        if len(args) != len(self._checks):
+            raise GraphError(f"graph '{module_name(self)}' expects {len(self._checks)} inputs "
+                             f"{self.input_names}, received {len(args)}")
+        for value, (name, ndim, fixed, kind, spec) in zip(args, self._checks):
+            if (not isinstance(value, torch.Tensor) or value.dim() != ndim
+                    or any(value.shape[i] != d for i, d in fixed) or dtype_kind(value.dtype) != kind):
+                got = (f"{value.dtype} tensor of shape {tuple(value.shape)}"
+                       if isinstance(value, torch.Tensor) else type(value).__name__)
+                raise GraphError(f"graph '{module_name(self)}': input '{name}' expects a {kind} "
+                                 f"tensor of shape {spec}, received {got}")
+        return list(args)
+
+    def nodes_of(self, module: nn.Module) -> list[Node]:
+        """The nodes at which `module` is called in this graph, in call order."""
+        found = [n for n in self.nodes if n.module is module]
+        if not found:
+            raise GraphError(f"module '{module_name(module)}' is not called in graph '{module_name(self)}'")
+        return found
+
+    def output_shape_of(self, module: nn.Module) -> list[tuple[int | None, ...]]:
+        """The output shapes of `module`, where every node that calls it agrees on them."""
+        return self._agreed(module, "output_shapes")
+
+    def input_shape_of(self, module: nn.Module) -> list[tuple[int | None, ...]]:
+        """The input shapes of `module`, where every node that calls it agrees on them."""
+        return self._agreed(module, "input_shapes")
+
+    def _agreed(self, module: nn.Module, attr: str) -> list[tuple[int | None, ...]]:
+        nodes = self.nodes_of(module)
+        shapes = [getattr(n, attr) for n in nodes]
+        if any(s != shapes[0] for s in shapes):
+            kind = attr.split("_")[0]
+            listing = "; ".join(f"{n.name}: {s}" for n, s in zip(nodes, shapes))
+            raise GraphError(
+                f"module '{module_name(module)}' is called at {len(nodes)} nodes with different "
+                f"{kind} shapes ({listing}), so its {kind} shape is ill-defined: pick a node, "
+                f"e.g. graph.nodes_of(module)[1].{attr}")
+        return shapes[0]
+
+    def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
+        """A table of layers: name, type, output shape, parameters, connected to, calls.
+
+        Args:
+            print_fn: where each line goes; None prints nothing.
+
+        Returns:
+            The table as text.
+        """
+        from plait.graph.summary import summary_text
+
+        text = summary_text(self)
+        if print_fn is not None:
+            for line in text.splitlines():
+                print_fn(line)
+        return text
+
+    def to_dot(self) -> str:
+        """The graph as Graphviz DOT text."""
+        from plait.graph.plot import to_dot
+
+        return to_dot(self)
+
+    def to_mermaid(self) -> str:
+        """The graph as a Mermaid flowchart."""
+        from plait.graph.plot import to_mermaid
+
+        return to_mermaid(self)
+
+    def plot(self, path: str) -> str:
+        """Write the graph picture to `path` (.dot, .mmd, or .png where graphviz is installed)."""
+        from plait.graph.plot import plot
+
+        return plot(self, path)
+
+
+def _key(tensor: SymbolicTensor) -> Any:
+    return id(tensor) if tensor.is_input else (tensor.node.id, tensor.index)
+
+
+def _call_style(node: Node) -> int:
+    args, kwargs = pytree.tree_unflatten(list(range(len(node.arg_leaves))), node.arg_tree)
+    if kwargs or any(c is not None for c in node.arg_leaves):
+        return _TREE
+    if all(isinstance(a, int) for a in args):
+        return _POSITIONAL
+    if len(args) == 1 and isinstance(args[0], list) and all(isinstance(a, int) for a in args[0]):
+        return _LIST
+    return _TREE
+
+
+def _call_tree(module: nn.Module, values: list, ins: tuple, arg_tree: pytree.TreeSpec,
+               constants: list) -> Any:
+    fed = iter(ins)
+    leaves = [values[next(fed)] if c is None else c for c in constants]
+    args, kwargs = pytree.tree_unflatten(leaves, arg_tree)
+    return module(*args, **kwargs)
+
+
+def _names_and_tensors(structure: Structure, what: str) -> tuple[list[str], list[SymbolicTensor], str]:
+    """Names, tensors and kind ('single', 'list', 'dict') of a graph's inputs or outputs."""
+    if isinstance(structure, SymbolicTensor):
+        kind, items = "single", [(None, structure)]
+    elif isinstance(structure, Mapping):
+        kind, items = "dict", list(structure.items())
+    elif isinstance(structure, (list, tuple)):
+        kind, items = "list", [(None, t) for t in structure]
+    else:
+        raise GraphError(f"graph {what} must be a symbolic tensor, a list or a dict of them; "
+                         f"received {type(structure).__name__}")
+    if not items:
+        raise GraphError(f"a graph needs at least one of its {what}, received none")
+    names, tensors = [], []
+    for key, tensor in items:
+        if not isinstance(tensor, SymbolicTensor):
+            raise GraphError(f"graph {what}: {key or 'entry'} must be a symbolic tensor (from Input "
+                             f"or a module call), received {type(tensor).__name__}")
+        names.append(key if key is not None else _default_name(tensor))
+        tensors.append(tensor)
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise GraphError(f"duplicate names among the graph's {what}: {duplicates}")
+    return names, tensors, kind
+
+
+def _default_name(tensor: SymbolicTensor) -> str:
+    if tensor.name:
+        return tensor.name
+    node = tensor.node
+    return node.name if len(node.output_specs) == 1 else f"{node.name}_{tensor.index}"
+
+
+def _check_inputs(names: list[str], tensors: list[SymbolicTensor]) -> None:
+    for name, tensor in zip(names, tensors):
+        if not tensor.is_input:
+            raise GraphError(f"graph input '{name}' must be an Input, received {tensor.describe()}")
+    if len({id(t) for t in tensors}) != len(tensors):
+        raise GraphError(f"the same Input is given twice among the graph's inputs {names}")
+
+
+def _reachable_nodes(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor],
+                     output_names: list[str]) -> set[Node]:
+    """Every node between inputs and outputs; checks each output's inputs are given."""
+    given = {id(t) for t in inputs}
+    reached: set[int] = set()
+    nodes: dict[int, Node] = {}
+    for out_name, out in zip(output_names, outputs):
+        stack, seen = [out], set()
+        while stack:
+            tensor = stack.pop()
+            if tensor.is_input:
+                if id(tensor) not in given:
+                    names = [t.name for t in inputs]
+                    raise GraphError(
+                        f"graph disconnected: output '{out_name}' depends on input '{tensor.name}' "
+                        f"{tensor.spec}, which is not among the graph's inputs {names}")
+                reached.add(id(tensor))
+            elif tensor.node.id not in seen:
+                seen.add(tensor.node.id)
+                nodes[tensor.node.id] = tensor.node
+                stack.extend(tensor.node.inbound)
+    unused = [t.name for t in inputs if id(t) not in reached]
+    if unused:
+        raise GraphError(f"graph inputs {unused} reach no output; outputs are {output_names}")
+    return set(nodes.values())
+
+
+def _named_modules(nodes: list[Node]) -> dict[str, nn.Module]:
+    """Each distinct module once, under its name; two modules may not share a name."""
+    named: dict[str, nn.Module] = {}
+    for node in nodes:
+        name = module_name(node.module)
+        if name in named and named[name] is not node.module:
+            raise GraphError(f"duplicate names: two different modules are both named '{name}' "
+                             f"({type(named[name]).__name__} and {type(node.module).__name__})")
+        named[name] = node.module
+    return named

@@ -1,0 +1,237 @@
+"""A node is one call event: a module called on symbolic tensors.
+
+While any symbolic tensor is alive, `nn.Module.__call__` checks its arguments for one; a
+call that finds one is recorded as a `Node` instead of being run. The module is built
+from the input specs if it is a lazy plait block, and its output shapes are inferred by
+running it on fake tensors, which carry shapes and no data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.utils._pytree as pytree
+from torch import nn
+from torch._subclasses.fake_tensor import (
+    DataDependentOutputException,
+    DynamicOutputShapeException,
+    FakeTensorMode,
+)
+
+from plait.graph.errors import GraphError
+from plait.graph.tensor import SymbolicTensor, TensorSpec, _Liveness
+
+# Sizes given to the batch and to variable (None) dimensions while inferring shapes. Two
+# lengths far apart tell a dimension that follows the input's length from a fixed one.
+PROBE_BATCH = 3
+PROBE_LENGTHS = (512, 1031)
+
+_node_ids = itertools.count()
+_name_counts: dict[str, int] = {}
+_call_counts: weakref.WeakKeyDictionary[nn.Module, int] = weakref.WeakKeyDictionary()
+
+
+@dataclass(eq=False)
+class Node:
+    """One call of a module inside a graph.
+
+    Attributes:
+        name: the module's name, with `:k` added for its k-th call (k >= 1).
+        module: the module called; shared by every node that calls it.
+        call_index: how many times the module had been called symbolically before.
+        input_specs: specs of the symbolic inputs, flattened in argument order.
+        output_specs: specs of the outputs, flattened.
+        connected_to: labels of the inbound tensors (input names or producing nodes).
+    """
+
+    name: str
+    module: nn.Module
+    call_index: int
+    input_specs: list[TensorSpec]
+    output_specs: list[TensorSpec]
+    connected_to: list[str]
+    arg_tree: pytree.TreeSpec = field(repr=False)
+    arg_leaves: list[Any] = field(repr=False)  # constants, with None where a tensor goes
+    out_tree: pytree.TreeSpec = field(repr=False)
+    inbound: list[SymbolicTensor] | None = field(default=None, repr=False)
+    id: int = field(default_factory=lambda: next(_node_ids), repr=False)
+
+    @property
+    def input_shapes(self) -> list[tuple[int | None, ...]]:
+        return [s.full_shape for s in self.input_specs]
+
+    @property
+    def output_shapes(self) -> list[tuple[int | None, ...]]:
+        return [s.full_shape for s in self.output_specs]
+
+
+def module_name(module: nn.Module) -> str:
+    """The module's name in graphs: set by `name_module`, else `dense`, `dense_1`, ..."""
+    name = module.__dict__.get("_plait_name")
+    if name is None:
+        base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type(module).__name__).lower()
+        count = _name_counts.get(base, 0)
+        _name_counts[base] = count + 1
+        name = base if count == 0 else f"{base}_{count}"
+        module.__dict__["_plait_name"] = name
+    return name
+
+
+def name_module(module: nn.Module, name: str) -> nn.Module:
+    """Give a module the name it shows in graphs, summaries and errors; returns it."""
+    if not isinstance(name, str) or not name or "." in name:
+        raise GraphError(f"module name must be a non-empty string without '.', received {name!r}")
+    module.__dict__["_plait_name"] = name
+    return module
+
+
+def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
+    """Record `module(*args, **kwargs)` as a node and return symbolic outputs."""
+    leaves, arg_tree = pytree.tree_flatten((args, kwargs))
+    inbound = [x for x in leaves if isinstance(x, SymbolicTensor)]
+    constants = [None if isinstance(x, SymbolicTensor) else x for x in leaves]
+    call_index = _call_counts.get(module, 0)
+    name = module_name(module) + (f":{call_index}" if call_index else "")
+    where = f"node '{name}' ({type(module).__name__})"
+    try:
+        if getattr(module, "built", True) is False:
+            spec_args, spec_kwargs = pytree.tree_unflatten(
+                [x.spec if isinstance(x, SymbolicTensor) else x for x in leaves], arg_tree)
+            module.build(*spec_args, **spec_kwargs)
+        out_specs, out_tree = _infer(module, arg_tree, leaves)
+    except GraphError as err:
+        raise GraphError(f"{where}: {err}") from err
+    except Exception as err:  # any failure while building or probing names the node
+        got = ", ".join(f"{x.describe()} {x.spec} {x.dtype}" for x in inbound)
+        raise GraphError(f"{where} cannot be called on {got}: {type(err).__name__}: {err}") from err
+    _call_counts[module] = call_index + 1
+    node = Node(name=name, module=module, call_index=call_index,
+                input_specs=[x.spec for x in inbound], output_specs=out_specs,
+                connected_to=[_label(x) for x in inbound], arg_tree=arg_tree,
+                arg_leaves=constants, out_tree=out_tree, inbound=inbound)
+    outputs = [SymbolicTensor(spec, node=node, index=i) for i, spec in enumerate(out_specs)]
+    return pytree.tree_unflatten(outputs, out_tree)
+
+
+def _label(tensor: SymbolicTensor) -> str:
+    if tensor.is_input:
+        return tensor.name
+    many = len(tensor.node.output_specs) > 1
+    return f"{tensor.node.name}[{tensor.index}]" if many else tensor.node.name
+
+
+def _infer(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list) -> tuple[list[TensorSpec], pytree.TreeSpec]:
+    """Output specs of one call, from runs on fake tensors (real ones if fakes cannot).
+
+    Variable sizes are probed at two lengths: an output size that changes with them is
+    variable too. The batch is found where the size equals the probe batch, and checked
+    with a second batch size when it is not the first dimension.
+    """
+    variable = any(None in x.spec.shape for x in leaves if isinstance(x, SymbolicTensor))
+    lengths = PROBE_LENGTHS if variable else PROBE_LENGTHS[:1]
+    runs = [_probe(module, arg_tree, leaves, PROBE_BATCH, length) for length in lengths]
+    flat, out_tree = runs[0]
+    for i, value in enumerate(flat):
+        if not isinstance(value, torch.Tensor):
+            raise GraphError(f"output {i} is a {type(value).__name__}; a module in a graph must "
+                             "return tensors, or tuples, lists or dicts of tensors")
+    other_batch = None
+    if any(t.dim() == 0 or t.shape[0] != PROBE_BATCH for t in flat):
+        other_batch = _probe(module, arg_tree, leaves, PROBE_BATCH + 2, lengths[0])[0]
+    specs = []
+    for i, first in enumerate(flat):
+        axis = 0
+        if other_batch is not None:
+            moved = [k for k in range(first.dim()) if first.shape[k] != other_batch[i].shape[k]]
+            if len(moved) != 1 or first.shape[moved[0]] != PROBE_BATCH:
+                raise GraphError(f"output {i} has no batch dimension that follows the input's batch "
+                                 f"(shape {tuple(first.shape)} for a batch of {PROBE_BATCH})")
+            axis = moved[0]
+        sizes = [[d for k, d in enumerate(run[0][i].shape) if k != axis] for run in runs]
+        shape = tuple(d if all(s[k] == d for s in sizes) else None for k, d in enumerate(sizes[0]))
+        specs.append(TensorSpec(shape, first.dtype, axis))
+    return specs, out_tree
+
+
+def _probe(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list, batch: int,
+           length: int) -> tuple[list, pytree.TreeSpec]:
+    with torch.no_grad(), _eval_mode(module):
+        try:
+            with FakeTensorMode(allow_non_fake_inputs=True):
+                args, kwargs = pytree.tree_unflatten(
+                    [torch.empty(x.spec.sizes(batch, length), dtype=x.dtype)
+                     if isinstance(x, SymbolicTensor) else x for x in leaves], arg_tree)
+                flat, out_tree = pytree.tree_flatten(module(*args, **kwargs))
+                return [_shape_only(x) for x in flat], out_tree
+        except (DynamicOutputShapeException, DataDependentOutputException):
+            pass  # the module looks at values (e.g. packs by length): probe with real ones
+        args, kwargs = pytree.tree_unflatten(
+            [torch.ones(x.spec.sizes(batch, length), dtype=x.dtype)
+             if isinstance(x, SymbolicTensor) else x for x in leaves], arg_tree)
+        return pytree.tree_flatten(module(*args, **kwargs))
+
+
+def _shape_only(x: Any) -> Any:
+    """A fake tensor's shape and dtype, outside the fake mode that made it."""
+    if isinstance(x, torch.Tensor):
+        return torch.empty(x.shape, dtype=x.dtype, device="meta")
+    return x
+
+
+@contextlib.contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    """Probe in eval mode (no running-stat updates, no dropout); restore each flag after."""
+    flags = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+# The hook on nn.Module.__call__, present only while symbolic tensors are alive.
+
+_plain_call = nn.Module.__call__
+
+
+def _has_symbolic(args: tuple, kwargs: dict) -> bool:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, SymbolicTensor):
+            return True
+        if isinstance(value, (list, tuple)):
+            if any(isinstance(v, SymbolicTensor) for v in value):
+                return True
+        elif isinstance(value, dict) and any(isinstance(v, SymbolicTensor) for v in value.values()):
+            return True
+    return False
+
+
+def _call(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
+    if _has_symbolic(args, kwargs):
+        return symbolic_call(self, args, kwargs)
+    return _plain_call(self, *args, **kwargs)
+
+
+def _install() -> None:
+    nn.Module.__call__ = _call
+
+
+def _uninstall() -> None:
+    nn.Module.__call__ = _plain_call
+
+
+def symbolic_calls_enabled() -> bool:
+    """Whether `nn.Module.__call__` currently checks for symbolic tensors."""
+    return nn.Module.__call__ is _call
+
+
+_Liveness.on_first.append(_install)
+_Liveness.on_last.append(_uninstall)
