@@ -1,0 +1,68 @@
+"""`Block`: an `nn.Module` whose sizes come from its first input, not from its user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.utils._pytree as pytree
+from torch import nn
+
+from plait.graph import TensorSpec
+
+
+class Block(nn.Module):
+    """A lazy module: it creates its size-dependent layers in `build`, from input specs.
+
+    A graph calls `build` once, with a `TensorSpec` (shape without batch, dtype) where
+    each tensor argument goes, before the first symbolic call. Outside a graph, build it
+    yourself: `Dense(8).build(TensorSpec((32,)))`, or `Dense(8).build_like(x)` from an
+    example batch. A block that needs no input size sets `built = True` on its class.
+    """
+
+    built: bool = False
+
+    def build(self, *specs: Any, **spec_kwargs: Any) -> None:
+        """Create the layers that depend on the input sizes, then set `self.built = True`.
+
+        Args:
+            *specs: the call's arguments, with a `TensorSpec` in place of each tensor.
+            **spec_kwargs: likewise for keyword arguments.
+        """
+        self.built = True
+
+    def build_like(self, *args: Any, **kwargs: Any) -> Block:
+        """Build from example arguments: tensors (batch first) or `TensorSpec`s.
+
+        Returns:
+            The block itself, built, so that `block = Dense(8).build_like(x)` reads well.
+        """
+        (specs, spec_kwargs) = pytree.tree_map_only(torch.Tensor, spec_of, (args, kwargs))
+        if not self.built:
+            self.build(*specs, **spec_kwargs)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError as err:
+            if self.__dict__.get("built", type(self).built):
+                raise
+            raise AttributeError(
+                f"{type(self).__name__} has no '{name}' yet: it is not built. Call it on plait "
+                f"Input tensors inside a graph, or build it first: block.build(TensorSpec(...)) "
+                f"or block.build_like(example_batch)") from err
+
+
+def spec_of(tensor: torch.Tensor) -> TensorSpec:
+    """The spec of a real batch: its shape without the batch dimension, and its dtype."""
+    return TensorSpec(tuple(tensor.shape[1:]), tensor.dtype)
+
+
+def known_size(spec: TensorSpec, dim: int, block: nn.Module, what: str) -> int:
+    """`spec.shape[dim]`, or a ValueError naming the block when that size is variable."""
+    size = spec.shape[dim]
+    if size is None:
+        raise ValueError(f"{type(block).__name__} needs a known {what}; received {spec}, where "
+                         f"it is variable (None)")
+    return size

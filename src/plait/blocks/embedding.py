@@ -1,0 +1,37 @@
+"""`Embedding`: integer ids (tokens, categories) to learned vectors."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from plait.blocks.base import Block
+
+
+class Embedding(Block):
+    """A table of `num_embeddings` vectors of size `embedding_dim`, looked up by id.
+
+    Id 0 is padding by default: its vector stays zero and receives no gradient, so padded
+    token sequences and missing categories add nothing. Parameters are exactly
+    `num_embeddings * embedding_dim` (10,000 x 64 gives 640,000, as in Keras).
+
+    Args:
+        num_embeddings: how many ids there are (vocabulary size, or category count + 1
+            when 0 is kept for padding / unknown).
+        embedding_dim: size of each vector.
+        padding_idx: the id whose vector is zero and frozen; None for none.
+
+    Shape:
+        `(B, ...) -> (B, ..., embedding_dim)`, e.g. tokens `(B, T) -> (B, T, D)` or one
+        categorical column `(B,) -> (B, D)`.
+    """
+
+    built = True
+
+    def __init__(self, num_embeddings: int, embedding_dim: int = 64, *,
+                 padding_idx: int | None = 0) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(num_embeddings, embedding_dim, padding_idx=padding_idx)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.embedding(ids)  # (B, ...) -> (B, ..., D)

@@ -1,0 +1,34 @@
+"""`GRUEncoder`: a token or feature sequence to a vector (or a sequence) with a GRU."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from plait.blocks.recurrent import RecurrentEncoder
+
+
+class GRUEncoder(RecurrentEncoder):
+    """A GRU over a right-padded sequence, correct for every length without packing.
+
+    Given `vocab_size`, it embeds integer token ids itself (id 0 is padding) and each
+    sample's length is its number of non-zero ids; the result for a padded sequence equals
+    the result for the same sequence unpadded. Float features `(B, T, F)` are read in full.
+    Parameters equal `nn.GRU`'s: two bias vectors per gate, like Keras' `GRU` with its
+    default `reset_after=True`.
+
+    Args:
+        hidden_size: state size per direction.
+        vocab_size: number of token ids to embed; None when the input is float features.
+        embedding_dim: size of the token embedding (used only with `vocab_size`).
+        num_layers: stacked GRU layers.
+        bidirectional: also read each sequence backwards, within its own length.
+        return_sequences: return every step's output (padded steps zeroed) instead of
+            the last state.
+        dropout: dropout between stacked layers, as in `nn.GRU`.
+
+    Shape:
+        `(B, T) long or (B, T, F) float -> (B, H * dirs)`, or `(B, T, H * dirs)` with
+        `return_sequences`.
+    """
+
+    rnn_class = nn.GRU
