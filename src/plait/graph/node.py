@@ -29,9 +29,10 @@ from plait.graph.errors import GraphError
 from plait.graph.tensor import SymbolicTensor, TensorSpec, _Liveness
 
 # Sizes given to the batch and to variable (None) dimensions while inferring shapes. Two
-# lengths far apart tell a dimension that follows the input's length from a fixed one.
+# lengths far apart tell a dimension that follows the input's length from a fixed one; the
+# longer pair serves modules that need long inputs (deep conv/pool stacks).
 PROBE_BATCH = 3
-PROBE_LENGTHS = (512, 1031)
+PROBE_LENGTHS = ((512, 1031), (8192, 16411))
 
 _node_ids = itertools.count()
 _name_counts: dict[str, int] = {}
@@ -100,15 +101,18 @@ def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     call_index = _call_counts.get(module, 0)
     name = module_name(module) + (f":{call_index}" if call_index else "")
     where = f"node '{name}' ({type(module).__name__})"
+    lazy = getattr(module, "built", True) is False
     try:
-        if getattr(module, "built", True) is False:
+        if lazy:
             spec_args, spec_kwargs = pytree.tree_unflatten(
                 [x.spec if isinstance(x, SymbolicTensor) else x for x in leaves], arg_tree)
             module.build(*spec_args, **spec_kwargs)
         out_specs, out_tree = _infer(module, arg_tree, leaves)
-    except GraphError as err:
-        raise GraphError(f"{where}: {err}") from err
     except Exception as err:  # any failure while building or probing names the node
+        if lazy:
+            module.built = False  # a corrected call builds afresh, not on these sizes
+        if isinstance(err, GraphError):
+            raise GraphError(f"{where}: {err}") from err
         got = ", ".join(f"{x.describe()} {x.spec} {x.dtype}" for x in inbound)
         raise GraphError(f"{where} cannot be called on {got}: {type(err).__name__}: {err}") from err
     _call_counts[module] = call_index + 1
@@ -135,8 +139,7 @@ def _infer(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list) -> tuple[
     with a second batch size when it is not the first dimension.
     """
     variable = any(None in x.spec.shape for x in leaves if isinstance(x, SymbolicTensor))
-    lengths = PROBE_LENGTHS if variable else PROBE_LENGTHS[:1]
-    runs = [_probe(module, arg_tree, leaves, PROBE_BATCH, length) for length in lengths]
+    runs, length = _runs(module, arg_tree, leaves, PROBE_LENGTHS if variable else ((PROBE_LENGTHS[0][0],),))
     flat, out_tree = runs[0]
     for i, value in enumerate(flat):
         if not isinstance(value, torch.Tensor):
@@ -144,7 +147,7 @@ def _infer(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list) -> tuple[
                              "return tensors, or tuples, lists or dicts of tensors")
     other_batch = None
     if any(t.dim() == 0 or t.shape[0] != PROBE_BATCH for t in flat):
-        other_batch = _probe(module, arg_tree, leaves, PROBE_BATCH + 2, lengths[0])[0]
+        other_batch = _probe(module, arg_tree, leaves, PROBE_BATCH + 2, length)[0]
     specs = []
     for i, first in enumerate(flat):
         axis = 0
@@ -158,6 +161,18 @@ def _infer(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list) -> tuple[
         shape = tuple(d if all(s[k] == d for s in sizes) else None for k, d in enumerate(sizes[0]))
         specs.append(TensorSpec(shape, first.dtype, axis))
     return specs, out_tree
+
+
+def _runs(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list,
+          pairs: tuple[tuple[int, ...], ...]) -> tuple[list, int]:
+    """Probe runs at each length of the first pair the module accepts, and that pair's first length."""
+    for i, pair in enumerate(pairs):
+        try:
+            return [_probe(module, arg_tree, leaves, PROBE_BATCH, n) for n in pair], pair[0]
+        except RuntimeError:
+            if i == len(pairs) - 1:
+                raise
+    raise AssertionError("unreachable: pairs is never empty")
 
 
 def _probe(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list, batch: int,

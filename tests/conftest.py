@@ -1,0 +1,9 @@
+"""Shared test settings: deterministic, single-threaded torch for stable, quick tests."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
