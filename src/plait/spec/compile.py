@@ -1,0 +1,174 @@
+"""A graph spec (plain data: inputs, blocks, nodes, outputs) compiled into a `Graph`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from torch import nn
+
+from plait.graph import Graph, GraphError, Input, SymbolicTensor, name_module, topological_order
+from plait.spec.checkpoint import load_block_state
+from plait.spec.errors import SpecError
+from plait.spec.expressions import Call, Ref, parse_call
+from plait.spec.instantiate import GRAPH_KEYS, PLAIT_KEYS, instantiate, references
+
+
+def is_graph_spec(config: Any) -> bool:
+    """Whether a block config is itself a graph spec rather than a `_target_`."""
+    return isinstance(config, Mapping) and "nodes" in config and "_target_" not in config
+
+
+def build_graph(spec: Mapping, *, where: str = "model", name: str | None = None,
+                load_checkpoints: bool = True, outer: Mapping[str, nn.Module] | None = None) -> Graph:
+    """Compile a graph spec by calling the same API a Python user would.
+
+    Args:
+        spec: `inputs`, `blocks`, `nodes`, `outputs` (other keys are ignored).
+        where: the spec's config key, prefixed to every error.
+        name: the graph's name when it is a block of another graph.
+        load_checkpoints: load `_checkpoint_` weights into blocks (off when restoring a
+            checkpoint that holds every weight already).
+        outer: for a nested spec, the enclosing spec's blocks, which it may call by name.
+            A nested graph returns one tensor, or a list for several outputs; the
+            outermost graph returns a dict keyed by output name.
+
+    Raises:
+        SpecError: the message names the config key, what was expected and what was received.
+    """
+    for key in GRAPH_KEYS:
+        if not isinstance(spec.get(key), (Mapping, list) if key == "outputs" else Mapping):
+            raise SpecError(f"{where}.{key}: expected a mapping, received {type(spec.get(key)).__name__}")
+    own = _build_blocks(spec.get("blocks") or {}, where, dict(outer or {}), load_checkpoints)
+    blocks = {**(outer or {}), **own}  # a nested spec may call the enclosing spec's blocks
+    inputs = {n: _input(n, cfg, f"{where}.inputs.{n}") for n, cfg in spec["inputs"].items()}
+    tensors = _run_nodes(spec["nodes"], inputs, blocks, where)
+    outputs = {out: _output_tensor(out, cfg, tensors, where) for out, cfg in _outputs(spec["outputs"]).items()}
+    if outer is not None:  # a nested graph gives one tensor, or a list in declared order
+        outputs = next(iter(outputs.values())) if len(outputs) == 1 else list(outputs.values())
+    try:
+        graph = Graph(inputs, outputs, name=name)
+    except GraphError as err:
+        raise SpecError(f"{where}: {err}") from err
+    for block_name, cfg in (spec.get("blocks") or {}).items():
+        if isinstance(cfg, Mapping) and load_checkpoints and cfg.get("_checkpoint_"):
+            load_block_state(blocks[block_name], cfg["_checkpoint_"], cfg.get("_checkpoint_block_", block_name),
+                             f"{where}.blocks.{block_name}")
+        if isinstance(cfg, Mapping) and cfg.get("_freeze_"):
+            blocks[block_name].requires_grad_(False)
+    return graph
+
+
+def _build_blocks(configs: Mapping, where: str, outer: dict[str, nn.Module],
+                  load_checkpoints: bool) -> dict[str, nn.Module]:
+    """Each named block built once, after the blocks it refers to."""
+    built: dict[str, nn.Module] = {}
+
+    def resolve(ref: str, key: str) -> nn.Module:
+        if ref in built:
+            return built[ref]
+        if ref in outer:
+            return outer[ref]
+        raise SpecError(f"{key}: block reference {{_block_: {ref}}} names no block; "
+                        f"blocks are {sorted({*configs, *outer})}")
+
+    def refs_of(name: str) -> list[str]:
+        cfg = configs[name]
+        if is_graph_spec(cfg):
+            own = cfg.get("blocks") or {}
+            called = [parse_call(line, f"{where}.blocks.{name}.nodes.{node}").block
+                      for node, line in cfg["nodes"].items()]
+            return [*(r for block in own.values() for r in references(block)),
+                    *(b for b in called if b not in own)]
+        return references(cfg)
+
+    for name in topological_order(list(configs), refs_of, what="block"):
+        key, cfg = f"{where}.blocks.{name}", configs[name]
+        if is_graph_spec(cfg):
+            block = build_graph(cfg, where=key, name=name, load_checkpoints=load_checkpoints,
+                                outer={**outer, **built})  # a nested spec sees the blocks built so far
+        elif isinstance(cfg, Mapping) and "_target_" in cfg:
+            block = instantiate(cfg, key, resolve)
+        else:
+            raise SpecError(f"{key}: expected a block config with `_target_` (or a graph spec with "
+                            f"inputs, nodes, outputs), received {cfg!r}")
+        if not isinstance(block, nn.Module):
+            raise SpecError(f"{key}: _target_ built a {type(block).__name__}, expected a torch.nn.Module")
+        built[name] = name_module(block, name)
+    return built
+
+
+def _input(name: str, cfg: Any, where: str) -> SymbolicTensor:
+    if not isinstance(cfg, Mapping) or "shape" not in cfg:
+        raise SpecError(f"{where}: expected {{shape: [...], dtype: ...}}, received {cfg!r}")
+    unknown = sorted(set(cfg) - {"shape", "dtype"})
+    if unknown:
+        raise SpecError(f"{where}: unknown keys {unknown}; an input takes shape and dtype")
+    try:
+        return Input(name, shape=cfg["shape"], dtype=cfg.get("dtype", "float32"))
+    except GraphError as err:
+        raise SpecError(f"{where}: {err}") from err
+
+
+def _run_nodes(lines: Mapping, inputs: dict[str, SymbolicTensor], blocks: dict[str, nn.Module],
+               where: str) -> dict[str, Any]:
+    """Call the blocks node by node, in dependency order; returns every named tensor."""
+    calls = {name: parse_call(line, f"{where}.nodes.{name}") for name, line in lines.items()}
+    for name, call in calls.items():
+        key = f"{where}.nodes.{name}"
+        if name in inputs:
+            raise SpecError(f"{key}: a node may not reuse the name of input '{name}'")
+        if call.block not in blocks:
+            raise SpecError(f"{key}: block '{call.block}' is not defined; blocks are {sorted(blocks)}")
+        for ref in call.refs():
+            if ref.name not in inputs and ref.name not in calls:
+                raise SpecError(f"{key}: '{ref.name}' names no input or node; inputs are "
+                                f"{sorted(inputs)}, nodes are {sorted(calls)}")
+    order = topological_order(list(calls), lambda n: [r.name for r in calls[n].refs()], what="node")
+    tensors: dict[str, Any] = dict(inputs)
+    for name in order:
+        tensors[name] = _call(name, calls[name], tensors, blocks, f"{where}.nodes.{name}")
+    return tensors
+
+
+def _call(name: str, call: Call, tensors: dict[str, Any], blocks: dict[str, nn.Module], where: str) -> Any:
+    def value(arg: Ref | tuple[Ref, ...]) -> Any:
+        return [_pick(r, tensors, where) for r in arg] if isinstance(arg, tuple) else _pick(arg, tensors, where)
+
+    args, kwargs = [value(a) for a in call.args], {k: value(v) for k, v in call.kwargs}
+    try:
+        out = blocks[call.block](*args, **kwargs)
+    except GraphError as err:
+        raise SpecError(f"{where}: {err}") from err
+    if isinstance(out, SymbolicTensor):
+        out.name = name
+    return out
+
+
+def _pick(ref: Ref, tensors: dict[str, Any], where: str) -> SymbolicTensor:
+    value = tensors[ref.name]
+    if ref.index is None:
+        if not isinstance(value, SymbolicTensor):
+            raise SpecError(f"{where}: '{ref.name}' gives {len(value)} tensors; pick one as `{ref.name}[i]`")
+        return value
+    if isinstance(value, SymbolicTensor) or not 0 <= ref.index < len(value):
+        count = 1 if isinstance(value, SymbolicTensor) else len(value)
+        raise SpecError(f"{where}: '{ref}' is out of range: '{ref.name}' gives {count} tensor(s)")
+    return value[ref.index]
+
+
+def _outputs(cfg: Mapping | list) -> dict[str, Any]:
+    return {name: None for name in cfg} if isinstance(cfg, list) else dict(cfg)
+
+
+def _output_tensor(name: str, cfg: Any, tensors: dict[str, Any], where: str) -> SymbolicTensor:
+    node = cfg.get("node", name) if isinstance(cfg, Mapping) else name
+    key = f"{where}.outputs.{name}"
+    ref = parse_call(f"f({node})", key).args[0] if isinstance(node, str) else None
+    if not isinstance(ref, Ref) or ref.name not in tensors:
+        raise SpecError(f"{key}: output names no node ('{node}'); nodes are "
+                        f"{sorted(n for n in tensors if not isinstance(tensors[n], SymbolicTensor) or not tensors[n].is_input)}")
+    return _pick(ref, tensors, key)
+
+
+__all__ = ["build_graph", "is_graph_spec", "PLAIT_KEYS"]
