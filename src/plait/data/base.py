@@ -1,0 +1,208 @@
+"""What every plait DataModule shares: name-keyed batches, seeded splits, loaders.
+
+A batch is a `dict[str, Tensor]` keyed by the graph's input and output names. Datasets
+here answer a whole batch at once (`__getitems__`), so a loader step is a few tensor
+indexing operations, never a Python loop over samples.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+CACHE_ENV = "PLAIT_CACHE"
+SPLITS = ("train", "val", "test")
+
+
+class DataError(ValueError):
+    """Data that does not fit its config: the message names the config key and both values."""
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None) -> Path:
+    """The cache folder: `cache_dir`, else `$PLAIT_CACHE`, else `~/.cache/plait`."""
+    if cache_dir is None:
+        cache_dir = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "plait"
+    return Path(cache_dir).expanduser()
+
+
+def split_indices(n: int, *, val_fraction: float, test_fraction: float, seed: int,
+                  owner: str) -> dict[str, np.ndarray]:
+    """Shuffle `range(n)` by `seed` and cut it into train, val and test index arrays.
+
+    Args:
+        n: how many examples there are.
+        val_fraction: share of the examples that go to val (rounded to whole examples).
+        test_fraction: share that goes to test.
+        seed: the same seed gives the same split on every machine and run.
+        owner: the DataModule, for error messages.
+
+    Returns:
+        `{"train": ..., "val": ..., "test": ...}`, each sorted ascending.
+
+    Raises:
+        DataError: the fractions are out of range or leave nothing to train on.
+    """
+    check_fractions(val_fraction, test_fraction, owner)
+    order = np.random.default_rng(seed).permutation(n)
+    n_val, n_test = round(n * val_fraction), round(n * test_fraction)
+    if n - n_val - n_test < 1:
+        raise DataError(f"{owner}: data.val_fraction={val_fraction} and data.test_fraction="
+                        f"{test_fraction} leave no training example out of {n}.")
+    parts = {"val": order[:n_val], "test": order[n_val:n_val + n_test],
+             "train": order[n_val + n_test:]}
+    return {name: np.sort(parts[name]) for name in SPLITS}
+
+
+def check_fractions(val_fraction: float, test_fraction: float, owner: str) -> None:
+    """Raise a `DataError` unless both fractions lie in [0, 1) and sum below 1."""
+    for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 <= value < 1:
+            raise DataError(f"{owner}: data.{key} must lie in [0, 1), got {value}.")
+    if val_fraction + test_fraction >= 1:
+        raise DataError(f"{owner}: data.val_fraction + data.test_fraction must be below 1, "
+                        f"got {val_fraction} + {test_fraction}.")
+
+
+def take_limit(indices: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """The first `limit` of `indices` after a seeded shuffle (all of them if `limit` is None)."""
+    if limit is None or limit >= len(indices):
+        return indices
+    chosen = np.random.default_rng([seed, 1]).permutation(indices)[:limit]
+    return np.sort(chosen)
+
+
+def pad_sequences(sequences: Sequence[Tensor], *, length: int | None = None,
+                  value: int = 0) -> Tensor:
+    """Stack 1-D tensors into `(B, T)`, right-padded with `value` to `length` or the longest."""
+    length = max(len(s) for s in sequences) if length is None else length
+    out = torch.full((len(sequences), length), value, dtype=sequences[0].dtype)
+    for row, seq in enumerate(sequences):
+        out[row, :len(seq)] = seq[:length]
+    return out
+
+
+def collate_dicts(samples: Mapping[str, Tensor] | Sequence[Mapping[str, Tensor]]
+                  ) -> dict[str, Tensor]:
+    """Collate per-sample dicts into one batch dict; a ready batch dict passes through.
+
+    Tensors of one shape are stacked; 1-D tensors of different lengths (token ids) are
+    right-padded with 0 to the longest.
+    """
+    if isinstance(samples, Mapping):  # from a dataset's __getitems__: already a batch
+        return dict(samples)
+    batch = {}
+    for key in samples[0]:
+        values = [s[key] for s in samples]
+        if all(v.shape == values[0].shape for v in values):
+            batch[key] = torch.stack(values)
+        elif all(v.dim() == 1 for v in values):
+            batch[key] = pad_sequences(values)
+        else:
+            shapes = sorted({tuple(v.shape) for v in values})
+            raise DataError(f"cannot collate '{key}': samples have shapes {shapes}")
+    return batch
+
+
+class ArrayDictDataset(Dataset):
+    """Rows of name-keyed arrays that share their first dimension.
+
+    Arrays stay numpy until a batch is cut: numpy's gather does not contend for threads
+    with the training step the way a small torch op does on a busy CPU.
+
+    Args:
+        columns: name -> array of shape `(N, ...)`, already of the batch's dtype.
+    """
+
+    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+        sizes = {name: len(a) for name, a in columns.items()}
+        if len(set(sizes.values())) > 1:
+            raise DataError(f"columns differ in length: {sizes}")
+        self.columns = dict(columns)
+        self._len = next(iter(sizes.values()), 0)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitems__(self, indices: Sequence[int]) -> dict[str, Tensor]:
+        idx = np.asarray(indices, dtype=np.int64)
+        return {name: torch.from_numpy(a[idx]) for name, a in self.columns.items()}
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        return {name: torch.as_tensor(a[index]) for name, a in self.columns.items()}
+
+
+class DictDataModule(L.LightningDataModule):
+    """Base of plait's DataModules: seeded loaders over `train`, `val` and `test` datasets.
+
+    A subclass sets `provides` and implements `build_splits`; `setup` calls it once.
+
+    Args:
+        batch_size: examples per batch.
+        num_workers: loader worker processes; 0 loads in the main process.
+        seed: seeds the splits, the `limit` slice and the training shuffle.
+        limit: keep only the first `limit` examples of each split after shuffling.
+        cache_dir: where fetched and decoded data is kept; `$PLAIT_CACHE` or
+            `~/.cache/plait` if None.
+    """
+
+    def __init__(self, *, batch_size: int, num_workers: int = 0, seed: int = 0,
+                 limit: int | None = None, cache_dir: str | None = None) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if batch_size < 1:
+            raise DataError(f"{owner}: data.batch_size must be at least 1, got {batch_size}.")
+        if limit is not None and limit < 1:
+            raise DataError(f"{owner}: data.limit must be at least 1 or null, got {limit}.")
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.limit = limit
+        self.cache_dir = resolve_cache_dir(cache_dir)
+        self.splits: dict[str, Dataset] = {}
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """The keys of every batch: the graph input and output names this data feeds."""
+        raise NotImplementedError
+
+    def build_splits(self) -> dict[str, Dataset]:
+        """Read the prepared data and return the `train`, `val` and `test` datasets."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if not self.splits:  # one build serves fit, validate, test and predict
+            self.splits = {name: self._limited(ds, name) for name, ds in self.build_splits().items()}
+
+    def _limited(self, dataset: Dataset, name: str) -> Dataset:
+        if self.limit is None or self.limit >= len(dataset):
+            return dataset
+        keep = take_limit(np.arange(len(dataset)), self.limit, self.seed + SPLITS.index(name))
+        return torch.utils.data.Subset(dataset, keep.tolist())
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader | list:
+        return self._loader("test", shuffle=False)
+
+    def _loader(self, name: str, *, shuffle: bool) -> DataLoader | list:
+        if name not in self.splits:
+            raise RuntimeError(f"{type(self).__name__}: call setup() before {name}_dataloader().")
+        dataset = self.splits[name]
+        if len(dataset) == 0 and name != "train":
+            return []  # Lightning skips a stage with no loaders
+        return DataLoader(
+            dataset, batch_size=self.batch_size, shuffle=shuffle, collate_fn=collate_dicts,
+            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+            generator=torch.Generator().manual_seed(self.seed) if shuffle else None)

@@ -1,0 +1,66 @@
+"""Words to token ids: a tokenizer, a vocabulary built from training text, padding.
+
+Index 0 is padding and 1 is out-of-vocabulary; words follow from 2, most frequent first
+(ties alphabetical), so the same training text always gives the same ids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from plait.data.base import DataError
+
+PAD, OOV = 0, 1
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words: `"What color is the shape?"` -> `["what", "color", "is", ...]`."""
+    return _WORD.findall(text.lower())
+
+
+def build_vocab(texts: Iterable[Sequence[str]], *, vocab_size: int, cap: bool = False,
+                owner: str, key: str = "data.vocab_size") -> dict[str, int]:
+    """A word -> id table from tokenized training texts, at most `vocab_size` ids in all.
+
+    Args:
+        texts: tokenized texts of the training split only.
+        vocab_size: the size of the embedding table the ids index, padding and OOV included.
+        cap: keep only the `vocab_size - 2` most frequent words (the rest become OOV)
+            instead of raising when there are more.
+        owner: the DataModule, for error messages.
+        key: the config key that sets `vocab_size`, for error messages.
+
+    Raises:
+        DataError: the words need more than `vocab_size` ids and `cap` is False.
+    """
+    counts = Counter(word for text in texts for word in text)
+    needed = len(counts) + 2
+    if needed > vocab_size and not cap:
+        raise DataError(
+            f"{owner}: the training text has {len(counts)} distinct words, which need "
+            f"{key} >= {needed} (padding and out-of-vocabulary included), but {key} is "
+            f"{vocab_size}. Raise {key} to {needed}, or set data.cap_vocab=true to map the "
+            "rarest words to out-of-vocabulary.")
+    words = sorted(counts, key=lambda w: (-counts[w], w))[:max(vocab_size - 2, 0)]
+    return {word: i + 2 for i, word in enumerate(words)}
+
+
+def encode(texts: Sequence[Sequence[str]], vocab: dict[str, int], *,
+           width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids right-padded to `width`, and each text's length (cut at `width`).
+
+    Returns:
+        ids `(N, width)` int64, lengths `(N,)` int64.
+    """
+    ids = np.full((len(texts), width), PAD, dtype=np.int64)
+    lengths = np.empty(len(texts), dtype=np.int64)
+    for row, text in enumerate(texts):
+        tokens = [vocab.get(word, OOV) for word in text[:width]]
+        ids[row, :len(tokens)] = tokens
+        lengths[row] = len(tokens)
+    return ids, lengths
