@@ -1,0 +1,26 @@
+"""Per-output losses on logits and how they are weighted into one total. Pure torch."""
+
+from plait.losses.balancer import FixedWeights, LossBalancer
+from plait.losses.dwa import DynamicWeightAverage
+from plait.losses.errors import LossError
+from plait.losses.gradnorm import GradNorm
+from plait.losses.multi_output import BALANCERS, MultiOutputLoss, make_balancer
+from plait.losses.named import (
+    ACTIVATIONS,
+    LOSS_NAMES,
+    LossSpec,
+    activation_fn,
+    activation_for,
+    match_shapes,
+    named_loss,
+    resolve_loss,
+)
+from plait.losses.per_output import check_weight, check_weights, per_output
+from plait.losses.uncertainty import UncertaintyWeighting
+
+__all__ = [
+    "ACTIVATIONS", "BALANCERS", "LOSS_NAMES", "DynamicWeightAverage", "FixedWeights", "GradNorm",
+    "LossBalancer", "LossError", "LossSpec", "MultiOutputLoss", "UncertaintyWeighting",
+    "activation_fn", "activation_for", "check_weight", "check_weights", "make_balancer",
+    "match_shapes", "named_loss", "per_output", "resolve_loss",
+]

@@ -1,0 +1,223 @@
+"""Named losses on logits, each with the activation that turns its logits into predictions.
+
+Heads produce logits, so every named loss takes logits: `cross_entropy` applies log-softmax,
+`binary_cross_entropy` and `multilabel` apply log-sigmoid, the regression losses use the
+logits as they are. Classes lie on the last dimension (Keras's channels-last), so a
+`TimeDistributed` head's `(B, T, C)` logits take `(B, T)` class indices.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from plait.losses.errors import LossError
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def _identity(logits: Tensor) -> Tensor:
+    return logits
+
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "softmax": partial(torch.softmax, dim=-1),
+    "sigmoid": torch.sigmoid,
+    "identity": _identity,
+}
+
+
+def activation_fn(name: str) -> Callable[[Tensor], Tensor]:
+    """The function a prediction activation names: `softmax`, `sigmoid` or `identity`.
+
+    Raises:
+        LossError: the name is none of these.
+    """
+    if name not in ACTIVATIONS:
+        raise LossError(f"unknown activation {name!r}: expected one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """A loss on logits and the activation that turns those logits into predictions.
+
+    Args:
+        name: the name that logs and error messages use.
+        fn: `fn(logits, target) -> scalar`; an `nn.Module` is registered by the loss
+            that uses it, so its buffers move with the model.
+        activation: `softmax`, `sigmoid` or `identity`, applied at prediction.
+    """
+
+    name: str
+    fn: LossFn
+    activation: str = "identity"
+
+    def __post_init__(self) -> None:
+        activation_fn(self.activation)
+
+
+def shape_text(shape: torch.Size | tuple[int, ...]) -> str:
+    """A shape with its batch dimension written `B`: `(B,)`, `(B, 3)`."""
+    dims = ["B", *(str(d) for d in shape[1:])] if len(shape) else []
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _shape_error(name: str, logits: Tensor, target: Tensor) -> LossError:
+    if logits.ndim and target.ndim and logits.shape[0] != target.shape[0]:
+        return LossError(f"loss {name} expects a target with the batch size of the logits "
+                         f"({logits.shape[0]}), received {target.shape[0]} rows")
+    shape = tuple(logits.shape)
+    if logits.ndim == 1:
+        expected = [shape, (*shape, 1)]
+    elif shape[-1] == 1:
+        expected = [shape[:-1], shape]
+    else:
+        expected = [shape]
+    return LossError(f"loss {name} expects target shape "
+                     f"{' or '.join(shape_text(s) for s in expected)} matching logits "
+                     f"{shape_text(shape)}, received {shape_text(target.shape)}")
+
+
+def _extra_trailing_one(longer: Tensor, shorter: Tensor) -> bool:
+    """`longer` is `shorter`'s shape plus a trailing size-1 dimension."""
+    return (longer.ndim == shorter.ndim + 1 and longer.shape[-1] == 1
+            and longer.shape[:-1] == shorter.shape)
+
+
+def match_shapes(name: str, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Make logits and target the same shape, dropping a trailing size-1 dim one side lacks.
+
+    Raises:
+        LossError: the shapes differ in any other way.
+    """
+    if logits.shape == target.shape:
+        return logits, target
+    if _extra_trailing_one(logits, target):
+        return logits.squeeze(-1), target
+    if _extra_trailing_one(target, logits):
+        return logits, target.squeeze(-1)
+    raise _shape_error(name, logits, target)
+
+
+def _elementwise(name: str, torch_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A loss comparing logits and a same-shaped target element by element."""
+
+    def loss(logits: Tensor, target: Tensor, **kwargs: Any) -> Tensor:
+        logits, target = match_shapes(name, logits, target)
+        return torch_fn(logits, target.to(logits.dtype), **kwargs)
+
+    loss.__name__ = loss.__qualname__ = name
+    return loss
+
+
+def _cross_entropy(name: str, torch_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Softmax cross entropy against class indices or one-hot / probability targets."""
+
+    def loss(logits: Tensor, target: Tensor, **kwargs: Any) -> Tensor:
+        if logits.ndim < 2:
+            raise LossError(f"loss {name} expects logits (B, C) with classes on the last "
+                            f"dimension, received {shape_text(logits.shape)}; for one logit "
+                            "per sample use binary_cross_entropy")
+        classes = logits.shape[-1]
+        flat = logits.reshape(-1, classes)
+        if target.shape == logits.shape:  # one-hot or class probabilities
+            return torch_fn(flat, target.reshape(-1, classes).to(logits.dtype), **kwargs)
+        if not target.is_floating_point():
+            if target.ndim == logits.ndim and target.shape[-1] == 1:
+                target = target.squeeze(-1)
+            if target.shape == logits.shape[:-1]:
+                return torch_fn(flat, target.reshape(-1).long(), **kwargs)
+        raise LossError(f"loss {name} expects class indices (int64) of shape "
+                        f"{shape_text(logits.shape[:-1])} or one-hot/probabilities (float) of "
+                        f"shape {shape_text(logits.shape)}, received {target.dtype} "
+                        f"{shape_text(target.shape)}")
+
+    loss.__name__ = loss.__qualname__ = name
+    return loss
+
+
+# name -> (torch function whose keyword arguments it takes, loss, activation)
+_NAMED: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor], str]] = {}
+
+
+def _add(names: list[str], torch_fn: Callable[..., Tensor], activation: str,
+         make: Callable[[str, Callable[..., Tensor]], LossFn] = _elementwise) -> None:
+    for name in names:
+        _NAMED[name] = (torch_fn, make(name, torch_fn), activation)
+
+
+# Keras's names (the seeds' `binary_crossentropy`, ...) are aliases: they take logits here too.
+_add(["cross_entropy", "categorical_crossentropy", "sparse_categorical_crossentropy"],
+     F.cross_entropy, "softmax", _cross_entropy)
+_add(["binary_cross_entropy", "binary_crossentropy"], F.binary_cross_entropy_with_logits, "sigmoid")
+_add(["multilabel"], F.binary_cross_entropy_with_logits, "sigmoid")
+_add(["mse", "mean_squared_error"], F.mse_loss, "identity")
+_add(["mae", "l1", "mean_absolute_error"], F.l1_loss, "identity")
+_add(["huber"], F.huber_loss, "identity")
+
+LOSS_NAMES: tuple[str, ...] = tuple(sorted(_NAMED))
+
+
+def named_loss(name: str, **kwargs: Any) -> LossSpec:
+    """The named loss, with keyword arguments of its torch function bound.
+
+    Example: `named_loss("huber", delta=2.0)`, or in YAML
+    `loss: {_target_: plait.losses.named_loss, name: cross_entropy, label_smoothing: 0.1}`.
+
+    Raises:
+        LossError: the name is unknown, or an argument is not one its torch function takes.
+    """
+    if name not in _NAMED:
+        raise LossError(f"unknown loss {name!r}: expected one of {list(LOSS_NAMES)}, "
+                        "or a callable loss(logits, target)")
+    torch_fn, fn, activation = _NAMED[name]
+    if "reduction" in kwargs:
+        raise LossError(f"loss {name} takes no argument 'reduction': every output's loss is "
+                        "the mean, a scalar the balancer can weight")
+    if kwargs:
+        params = inspect.signature(torch_fn).parameters
+        allowed = [p for p in list(params)[2:] if p not in ("size_average", "reduce", "reduction")]
+        unknown = sorted(set(kwargs) - set(allowed))
+        if unknown:
+            raise LossError(f"loss {name} takes no argument {unknown[0]!r}: "
+                            f"expected any of {allowed}")
+        fn = partial(fn, **kwargs)
+    return LossSpec(name, fn, activation)
+
+
+def resolve_loss(loss: str | LossSpec | LossFn) -> LossSpec:
+    """A `LossSpec` from a loss name, a `LossSpec`, or a callable `loss(logits, target)`.
+
+    A callable (an `nn.Module` built from `_target_`, a function) gets the `identity`
+    activation; wrap it in a `LossSpec` to state another.
+
+    Raises:
+        LossError: an unknown name, a loss class instead of an instance, or no callable.
+    """
+    if isinstance(loss, LossSpec):
+        return loss
+    if isinstance(loss, str):
+        return named_loss(loss)
+    if isinstance(loss, type):
+        path = f"{loss.__module__}.{loss.__name__}"
+        raise LossError(f"loss {loss.__name__} is a class: expected an instance, e.g. "
+                        f"{loss.__name__}() (in YAML, {{_target_: {path}}})")
+    if callable(loss):
+        name = type(loss).__name__ if isinstance(loss, nn.Module) else getattr(
+            loss, "__name__", type(loss).__name__)
+        return LossSpec(name, loss)
+    raise LossError(f"expected a loss name, a LossSpec or a callable loss(logits, target), "
+                    f"received {loss!r} ({type(loss).__name__})")
+
+
+def activation_for(loss: str | LossSpec | LossFn) -> str:
+    """The prediction activation of a loss: `softmax`, `sigmoid` or `identity`."""
+    return resolve_loss(loss).activation
