@@ -1,0 +1,87 @@
+"""torchmetrics per output, chosen by short names from the output's loss and shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+import torchmetrics as tm
+from torch import Tensor
+
+from plait.graph import TensorSpec
+from plait.spec import SpecError, instantiate
+
+
+def _classification(task: str, classes: int) -> dict[str, Callable[[], tm.Metric]]:
+    size = {"multiclass": {"num_classes": classes}, "multilabel": {"num_labels": classes}, "binary": {}}[task]
+    average = {} if task == "binary" else {"average": "macro"}
+    return {
+        "accuracy": lambda: tm.Accuracy(task=task, **size),
+        "acc": lambda: tm.Accuracy(task=task, **size),
+        "f1": lambda: tm.F1Score(task=task, **size, **average),
+        "precision": lambda: tm.Precision(task=task, **size, **average),
+        "recall": lambda: tm.Recall(task=task, **size, **average),
+        "auroc": lambda: tm.AUROC(task=task, **size),
+    }
+
+
+_REGRESSION: dict[str, Callable[[], tm.Metric]] = {
+    "mse": tm.MeanSquaredError,
+    "mae": tm.MeanAbsoluteError,
+    "r2": tm.R2Score,
+}
+
+
+def task_of(activation: str, spec: TensorSpec) -> tuple[str, int]:
+    """The torchmetrics task of an output and its class count, from its activation and shape."""
+    width = spec.shape[-1] if spec.shape else 1
+    if activation == "softmax":
+        return "multiclass", width
+    if activation == "sigmoid":
+        return ("binary", 1) if width == 1 else ("multilabel", width)
+    return "regression", width
+
+
+def output_metrics(metrics: Sequence[str] | Mapping[str, Any] | None, activation: str,
+                   spec: TensorSpec, where: str) -> tm.MetricCollection:
+    """A collection for one output: short names (`accuracy`, `f1`, `mse`, ...) or `_target_`s.
+
+    Raises:
+        SpecError: an unknown short name, naming the key and listing the known ones.
+    """
+    task, classes = task_of(activation, spec)
+    known = _REGRESSION if task == "regression" else _classification(task, classes)
+    built: dict[str, tm.Metric] = {}
+    items = metrics.items() if isinstance(metrics, Mapping) else ((m, None) for m in metrics or [])
+    for name, config in items:
+        if config is not None:
+            built[name] = instantiate(config, f"{where}.{name}", _no_blocks)
+        elif name in known:
+            built[name] = known[name]()
+        else:
+            raise SpecError(f"{where}: unknown metric '{name}' for a {task} output; known: {sorted(known)} "
+                            "(or give {name: {_target_: torchmetrics....}})")
+    return tm.MetricCollection(built)
+
+
+def _no_blocks(name: str, where: str) -> Any:
+    raise SpecError(f"{where}: a metric cannot refer to block '{name}'")
+
+
+def metric_inputs(task: str, prediction: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Activated predictions and targets in the form torchmetrics expects for the task."""
+    if task == "multiclass":
+        return prediction, target.argmax(-1) if target.is_floating_point() else target
+    if task == "binary":
+        return prediction.reshape(target.shape), target.round().long() if target.is_floating_point() else target
+    if task == "multilabel":
+        return prediction, target.round().long()
+    prediction = prediction.reshape(target.shape) if prediction.numel() == target.numel() else prediction
+    return prediction, target.to(prediction.dtype)
+
+
+def as_tensor(value: Any, dtype: torch.dtype) -> Tensor:
+    """An array-like input as a tensor of the graph input's dtype family."""
+    tensor = value if isinstance(value, Tensor) else torch.as_tensor(value)
+    return tensor.to(dtype) if tensor.dtype != dtype else tensor

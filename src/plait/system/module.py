@@ -1,0 +1,192 @@
+"""`GraphSystem`: the one LightningModule for every graph."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from plait.graph import Graph
+from plait.losses import GradNorm, MultiOutputLoss, activation_fn, activation_for
+from plait.spec import SpecError, build_graph
+from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_of
+
+STAGES = ("train", "val", "test")
+
+
+class GraphSystem(L.LightningModule):
+    """Trains a graph built from a spec: per-output losses, weights and metrics.
+
+    Args:
+        spec: plain data: `inputs`, `blocks`, `nodes`, and `outputs`, each output with
+            `loss`, `weight` (default 1.0) and `metrics`.
+        optimizer: makes the optimizer from parameters (Hydra `_partial_: true`); Adam 1e-3 if None.
+        scheduler: makes an LR scheduler from the optimizer; none if None.
+        scheduler_monitor: the metric a plateau scheduler watches.
+        loss_balancing: how output losses are combined: `fixed` uses the weights;
+            `uncertainty`, `gradnorm` and `dwa` learn or adapt them; or a balancer factory.
+
+    Raises:
+        SpecError: an output without a loss, unknown loss or metric names, bad weights.
+    """
+
+    def __init__(self, spec: Mapping, *, optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+                 scheduler: Callable[..., Any] | None = None, scheduler_monitor: str = "val/loss",
+                 loss_balancing: str | Callable[..., nn.Module] = "fixed") -> None:
+        super().__init__()
+        self.spec = copy.deepcopy(dict(spec))
+        self.graph = build_graph(self.spec)
+        outputs = {n: (c or {}) for n, c in dict(self.spec["outputs"]).items()}
+        missing = [n for n, c in outputs.items() if c.get("loss") is None]
+        if missing:
+            raise SpecError(f"model.outputs: {missing} have no loss; give each output "
+                            "`loss: cross_entropy|binary_cross_entropy|mse|...`")
+        names = self.graph.output_names
+        self.loss = MultiOutputLoss(names, loss={n: outputs[n]["loss"] for n in names},
+                                    weights={n: outputs[n].get("weight", 1.0) for n in names},
+                                    balancer=loss_balancing)
+        # GradNorm measures each output's gradient norm at the last layer all outputs share.
+        self._shared = shared_parameters(self.graph) if isinstance(self.loss.balancer, GradNorm) else None
+        self.register_buffer("_epoch_losses", torch.zeros(len(names)), persistent=False)
+        self._epoch_steps = 0
+        activations = {n: activation_for(outputs[n]["loss"]) for n in names}
+        self._activations = {n: activation_fn(a) for n, a in activations.items()}
+        self._tasks = {n: task_of(activations[n], self.graph.output_specs[n])[0] for n in names}
+        for stage in STAGES:
+            setattr(self, f"{stage}_metrics", nn.ModuleDict({
+                f"out_{n}": output_metrics(outputs[n].get("metrics"), activations[n], self.graph.output_specs[n],
+                                           f"model.outputs.{n}.metrics").clone(prefix=f"{stage}/{n}/")
+                for n in names}))
+        self._optimizer = optimizer
+        self._scheduler = scheduler
+        self._scheduler_monitor = scheduler_monitor
+        self.loss_balancing = loss_balancing if isinstance(loss_balancing, str) else "custom"
+
+    def forward(self, inputs: Mapping[str, Tensor] | Sequence[Tensor]) -> dict[str, Tensor]:
+        """Logits of every output, from inputs keyed by name (extra keys are ignored) or in order."""
+        if isinstance(inputs, Mapping):
+            inputs = {n: inputs[n] for n in self.graph.input_names if n in inputs} or inputs
+        return self.graph(inputs)
+
+    def _step(self, batch: Mapping[str, Tensor], stage: str) -> Tensor:
+        logits = self(batch)
+        training = stage == "train"
+        total, per_output = self.loss(logits, batch, shared_params=self._shared if training else None)
+        size = next(iter(logits.values())).shape[0]
+        if training:
+            self._epoch_losses += torch.stack(list(per_output.values())).detach()
+            self._epoch_steps += 1
+            weights = self.loss.balancer.weight_vector()
+            self.log_dict({f"train/{n}/weight": w for n, w in zip(self.graph.output_names, weights)},
+                          on_step=True, on_epoch=False, batch_size=size)
+        self.log(f"{stage}/loss", total, on_step=stage == "train", on_epoch=True, prog_bar=True, batch_size=size)
+        self.log_dict({f"{stage}/{n}/loss": v for n, v in per_output.items()}, on_step=False, on_epoch=True,
+                      batch_size=size)
+        metrics = getattr(self, f"{stage}_metrics")
+        for name, value in logits.items():
+            collection = metrics[f"out_{name}"]
+            if len(collection):
+                with torch.no_grad():
+                    prediction = self._activations[name](value.detach())
+                    collection.update(*metric_inputs(self._tasks[name], prediction, batch[name]))
+                self.log_dict(collection, on_step=False, on_epoch=True, batch_size=size)
+        return total
+
+    def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
+        return self._step(batch, "train")
+
+    def on_train_epoch_end(self) -> None:
+        """Hand the balancer each output's epoch-average loss, the same on every rank."""
+        if self._epoch_steps:
+            averages = self.trainer.strategy.reduce(self._epoch_losses / self._epoch_steps, reduce_op="mean")
+            self.loss.on_epoch_end(dict(zip(self.graph.output_names, averages)))
+        self._epoch_losses.zero_()
+        self._epoch_steps = 0
+
+    def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def predict_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        return {n: self._activations[n](v) for n, v in self(batch).items()}
+
+    def configure_optimizers(self) -> Any:
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = self._optimizer(params=params) if self._optimizer else torch.optim.Adam(params, lr=1e-3)
+        if self._scheduler is None:
+            return optimizer
+        scheduler = self._scheduler(optimizer=optimizer)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "monitor": self._scheduler_monitor}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["plait"] = {"spec": _without_init_checkpoints(self.spec),
+                               "loss_balancing": self.loss_balancing}
+
+    @torch.no_grad()
+    def predict(self, inputs: Mapping[str, Any] | Sequence[Any] | Any, *, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """Outputs with their activations applied, as Keras's `predict`.
+
+        Args:
+            inputs: arrays or tensors: a name-keyed dict, a list in input order, or one.
+            batch_size: rows per forward pass.
+        """
+        names = self.graph.input_names
+        if isinstance(inputs, Mapping):
+            columns = [inputs[n] for n in names]
+        elif isinstance(inputs, (list, tuple)) and (len(names) > 1 or hasattr(inputs[0], "shape")):
+            columns = list(inputs)  # a list of inputs, as Keras reads one
+        else:
+            columns = [inputs]
+        device = next(self.parameters(), torch.empty(0)).device
+        columns = [as_tensor(c, self.graph.input_specs[n].dtype) for n, c in zip(names, columns)]
+        was_training = self.training
+        self.eval()
+        parts = [self.predict_step({n: c[i:i + batch_size].to(device) for n, c in zip(names, columns)}, 0)
+                 for i in range(0, len(columns[0]), batch_size)]
+        self.train(was_training)
+        return {n: torch.cat([p[n] for p in parts]).cpu().numpy() for n in self.graph.output_names}
+
+
+def shared_parameters(graph: Graph) -> list[nn.Parameter]:
+    """The last shared layer's parameters: inside the last node (in graph order) that every
+    output depends on, the last layer with a weight matrix or kernel.
+
+    Raises:
+        SpecError: no parameterised node is shared by all outputs (GradNorm needs one).
+    """
+    feeds: dict[int, set[int]] = {}  # node index -> outputs it reaches
+    slots = {slot: i for i, step in enumerate(graph._steps) for slot in step[4]}
+    for k, slot in enumerate(graph._out_slots):
+        stack = [slots[slot]] if slot in slots else []
+        while stack:
+            i = stack.pop()
+            if k not in feeds.setdefault(i, set()):
+                feeds[i].add(k)
+                stack.extend(slots[s] for s in graph._steps[i][2] if s in slots)
+    everyone = len(graph._out_slots)
+    for i in sorted(feeds, reverse=True):
+        layers = [[p for p in m.parameters(recurse=False) if p.requires_grad]
+                  for m in graph._steps[i][0].modules()]
+        layers = [params for params in layers if any(p.dim() >= 2 for p in params)]
+        if len(feeds[i]) == everyone and layers:
+            return layers[-1]
+    raise SpecError("model.loss_balancing: gradnorm needs a layer with trainable parameters that "
+                    f"feeds every output {graph.output_names}; this graph has none")
+
+
+def _without_init_checkpoints(spec: Any) -> Any:
+    """The spec with `_checkpoint_` keys removed: a checkpoint holds every weight itself."""
+    if isinstance(spec, Mapping):
+        return {k: _without_init_checkpoints(v) for k, v in spec.items()
+                if k not in ("_checkpoint_", "_checkpoint_block_")}
+    if isinstance(spec, list):
+        return [_without_init_checkpoints(v) for v in spec]
+    return spec

@@ -1,0 +1,98 @@
+"""GraphSystem on real Lightning: training, per-output logging, checkpoints, prediction."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from tests.system.conftest import spec, trainer
+
+from plait.losses import LossError
+from plait.spec import SpecError
+from plait.system import GraphSystem, load_checkpoint
+
+
+def test_training_learns_and_logs_each_output_under_its_own_name(tmp_path, data, three_outputs):
+    system = GraphSystem(three_outputs, optimizer=lambda params: torch.optim.Adam(params, lr=3e-3))
+    run = trainer(tmp_path, epochs=4)
+    run.fit(system, data)
+    metrics = run.callback_metrics
+    assert metrics["val/digit/accuracy"] > 0.85
+    assert metrics["val/odd/accuracy"] > 0.8
+    expected = {f"val/{n}/loss" for n in ("digit", "odd", "ink")} | {"val/loss", "val/digit/f1", "val/odd/auroc", "val/ink/mae"}
+    assert expected <= set(metrics)
+    logged = pd.read_csv(next(tmp_path.rglob("metrics.csv")))
+    assert {"train/digit/weight", "train/ink/weight", "val/odd/loss"} <= set(logged.columns)
+    np.testing.assert_allclose(logged["train/ink/weight"].dropna(), 0.1, rtol=1e-6)
+
+
+def test_total_loss_is_the_weighted_sum_of_the_output_losses(data, three_outputs):
+    system = GraphSystem(three_outputs)
+    data.setup("fit")
+    batch = next(iter(data.train_dataloader()))
+    total, per_output = system.loss(system(batch), batch)
+    expected = per_output["digit"] + 0.5 * per_output["odd"] + 0.1 * per_output["ink"]
+    torch.testing.assert_close(total, expected)
+
+
+def test_checkpoint_rebuilds_the_model_alone_and_predicts_the_same(tmp_path, data, three_outputs):
+    system = GraphSystem(three_outputs)
+    run = trainer(tmp_path, epochs=1)
+    run.fit(system, data)
+    path = tmp_path / "model.ckpt"
+    run.save_checkpoint(path)
+    assert torch.load(path, weights_only=True)["plait"]["spec"]["outputs"]["ink"]["loss"] == "mse"
+    restored = load_checkpoint(path)
+    pixels = np.random.default_rng(0).random((5, 64), dtype=np.float32)
+    before, after = system.predict({"pixels": pixels}), restored.predict([pixels])
+    for name in ("digit", "odd", "ink"):
+        np.testing.assert_allclose(before[name], after[name], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after["digit"].sum(axis=1), 1.0, rtol=1e-5)  # softmax applied
+    assert ((after["odd"] >= 0) & (after["odd"] <= 1)).all()  # sigmoid applied
+
+
+def test_a_block_starts_from_another_runs_checkpoint_and_can_be_frozen(tmp_path, data):
+    first = GraphSystem(spec())
+    run = trainer(tmp_path, epochs=1)
+    run.fit(first, data)
+    run.save_checkpoint(tmp_path / "first.ckpt")
+    reused = spec()
+    reused["blocks"]["trunk"] |= {"_checkpoint_": str(tmp_path / "first.ckpt"), "_freeze_": True}
+    second = GraphSystem(reused)
+    trunk_before = {k: v.clone() for k, v in second.graph.blocks["trunk"].state_dict().items()}
+    for key, value in first.graph.blocks["trunk"].state_dict().items():
+        torch.testing.assert_close(trunk_before[key], value)
+    assert not any(p.requires_grad for p in second.graph.blocks["trunk"].parameters())
+    second_run = trainer(tmp_path / "second", epochs=1)
+    second_run.fit(second, data)
+    for key, value in second.graph.blocks["trunk"].state_dict().items():
+        torch.testing.assert_close(trunk_before[key], value)
+    # the second run's checkpoint holds every weight: it loads with the first one gone
+    second_run.save_checkpoint(tmp_path / "second.ckpt")
+    (tmp_path / "first.ckpt").unlink()
+    restored = load_checkpoint(tmp_path / "second.ckpt")
+    torch.testing.assert_close(restored.graph.blocks["trunk"].state_dict(), second.graph.blocks["trunk"].state_dict())
+
+
+@pytest.mark.parametrize("outputs, message", [
+    ({"digit": {"weight": 1.0}}, r"model.outputs: \['digit'\] have no loss"),
+    ({"digit": {"loss": "cross_entropyy"}}, r"cross_entropyy"),
+    ({"digit": {"loss": "cross_entropy", "weight": -1}}, r"digit.*-1"),
+    ({"digit": {"loss": "cross_entropy", "weight": "heavy"}}, r"digit.*heavy"),
+    ({"digit": {"loss": "cross_entropy", "metrics": ["accuracyy"]}},
+     r"model.outputs.digit.metrics: unknown metric 'accuracyy' for a multiclass output"),
+])
+def test_bad_output_specs_name_the_key(outputs, message):
+    with pytest.raises((SpecError, LossError), match=message):
+        GraphSystem(spec(**outputs))
+
+
+@pytest.mark.parametrize("strategy", ["uncertainty", "gradnorm", "dwa"])
+def test_balancing_strategies_train_and_log_the_weights_in_force(tmp_path, data, three_outputs, strategy):
+    system = GraphSystem(three_outputs, loss_balancing=strategy)
+    if strategy == "gradnorm":
+        assert system._shared == [p for p in system.graph.blocks["trunk"].parameters()][-2:]
+    run = trainer(tmp_path, epochs=3)
+    run.fit(system, data)
+    logged = pd.read_csv(next(tmp_path.rglob("metrics.csv")))
+    weights = logged["train/odd/weight"].dropna()
+    assert weights.nunique() > 1, f"{strategy} never changed the weight of 'odd'"
