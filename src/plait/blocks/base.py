@@ -66,3 +66,21 @@ def known_size(spec: TensorSpec, dim: int, block: nn.Module, what: str) -> int:
         raise ValueError(f"{type(block).__name__} needs a known {what}; received {spec}, where "
                          f"it is variable (None)")
     return size
+
+
+def sequence_features(spec: TensorSpec, block: nn.Module, vocab_size: int | None, embedding_dim: int) -> int:
+    """Feature size of a sequence encoder's steps: token ids it embeds, or float features.
+
+    Raises:
+        ValueError: ids given without `vocab_size`, features given with it, or a wrong rank.
+    """
+    name = type(block).__name__
+    if vocab_size is not None:
+        if spec.dtype.is_floating_point or len(spec.shape) != 1:
+            raise ValueError(f"{name}(vocab_size={vocab_size}) expects integer token ids "
+                             f"(B, T); received {spec.dtype} {spec}")
+        return embedding_dim
+    if not spec.dtype.is_floating_point or len(spec.shape) != 2:
+        raise ValueError(f"{name} without vocab_size expects float features (B, T, F); "
+                         f"received {spec.dtype} {spec}. Give vocab_size to embed token ids")
+    return known_size(spec, -1, block, "feature size")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from plait.blocks.base import Block, known_size
+from plait.blocks.base import Block, sequence_features
 from plait.graph import TensorSpec
 
 
@@ -58,17 +58,7 @@ class Conv1DEncoder(Block):
                 self.min_length += kernel_size - 1
 
     def build(self, spec: TensorSpec) -> None:
-        if self.vocab_size is not None:
-            if spec.dtype.is_floating_point or len(spec.shape) != 1:
-                raise ValueError(f"Conv1DEncoder(vocab_size={self.vocab_size}) expects integer "
-                                 f"token ids (B, T); received {spec.dtype} {spec}")
-            size = self.embedding_dim
-        else:
-            if not spec.dtype.is_floating_point or len(spec.shape) != 2:
-                raise ValueError(f"Conv1DEncoder without vocab_size expects float features "
-                                 f"(B, T, F); received {spec.dtype} {spec}. Give vocab_size to "
-                                 f"embed token ids")
-            size = known_size(spec, -1, self, "feature size")
+        size = sequence_features(spec, self, self.vocab_size, self.embedding_dim)
         if spec.shape[0] is not None and spec.shape[0] < self.min_length:
             raise ValueError(f"Conv1DEncoder needs sequences of at least {self.min_length} steps "
                              f"for its convolutions and pools; received {spec}")

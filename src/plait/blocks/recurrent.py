@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from plait.blocks.base import Block, known_size
+from plait.blocks.base import Block, sequence_features
 from plait.graph import TensorSpec
 
 
@@ -40,17 +40,7 @@ class RecurrentEncoder(Block):
             self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
 
     def build(self, spec: TensorSpec) -> None:
-        name = type(self).__name__
-        if self.vocab_size is not None:
-            if spec.dtype.is_floating_point or len(spec.shape) != 1:
-                raise ValueError(f"{name}(vocab_size={self.vocab_size}) expects integer token ids "
-                                 f"(B, T); received {spec.dtype} {spec}")
-            features = self.embedding_dim
-        else:
-            if not spec.dtype.is_floating_point or len(spec.shape) != 2:
-                raise ValueError(f"{name} without vocab_size expects float features (B, T, F); "
-                                 f"received {spec.dtype} {spec}. Give vocab_size to embed token ids")
-            features = known_size(spec, -1, self, "feature size")
+        features = sequence_features(spec, self, self.vocab_size, self.embedding_dim)
         sizes = [features] + [self.hidden_size * self.directions] * (self.num_layers - 1)
         self.layers = nn.ModuleList(
             nn.ModuleList(self.rnn_class(size, self.hidden_size, batch_first=True)
