@@ -29,10 +29,11 @@ from plait.graph.errors import GraphError
 from plait.graph.tensor import SymbolicTensor, TensorSpec, _Liveness
 
 # Sizes given to the batch and to variable (None) dimensions while inferring shapes. Two
-# lengths far apart tell a dimension that follows the input's length from a fixed one; the
-# longer pair serves modules that need long inputs (deep conv/pool stacks).
+# lengths far apart tell a dimension that follows the input's length from a fixed one.
+# Short lengths first (recurrent layers cost per step, even on fake tensors); the longer
+# pairs serve modules that need long inputs (deep conv/pool stacks).
 PROBE_BATCH = 3
-PROBE_LENGTHS = ((512, 1031), (8192, 16411))
+PROBE_LENGTHS = ((32, 67), (512, 1031), (8192, 16411))
 
 _node_ids = itertools.count()
 _name_counts: dict[str, int] = {}
@@ -165,13 +166,19 @@ def _infer(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list) -> tuple[
 
 def _runs(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list,
           pairs: tuple[tuple[int, ...], ...]) -> tuple[list, int]:
-    """Probe runs at each length of the first pair the module accepts, and that pair's first length."""
+    """Probe runs at each length of the first pair the module accepts (no error, no empty
+    output dimension), and that pair's first length."""
     for i, pair in enumerate(pairs):
+        last = i == len(pairs) - 1
         try:
-            return [_probe(module, arg_tree, leaves, PROBE_BATCH, n) for n in pair], pair[0]
+            runs = [_probe(module, arg_tree, leaves, PROBE_BATCH, n) for n in pair]
         except RuntimeError:
-            if i == len(pairs) - 1:
+            if last:
                 raise
+            continue
+        empty = any(isinstance(t, torch.Tensor) and 0 in t.shape for run in runs for t in run[0])
+        if not empty or last:
+            return runs, pair[0]
     raise AssertionError("unreachable: pairs is never empty")
 
 
