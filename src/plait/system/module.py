@@ -9,10 +9,19 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+import torchmetrics as tm
 from torch import Tensor, nn
 
 from plait.graph import Graph
-from plait.losses import GradNorm, MultiOutputLoss, activation_fn, activation_for
+from plait.losses import (
+    GradNorm,
+    LossError,
+    MultiOutputLoss,
+    activation_fn,
+    activation_for,
+    resolve_loss,
+)
+from plait.losses.per_output import check_weight
 from plait.spec import SpecError, build_graph
 from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_of
 
@@ -47,6 +56,12 @@ class GraphSystem(L.LightningModule):
             raise SpecError(f"model.outputs: {missing} have no loss; give each output "
                             "`loss: cross_entropy|binary_cross_entropy|mse|...`")
         names = self.graph.output_names
+        for name in names:  # checked here so that errors name the config key
+            check_weight(outputs[name].get("weight", 1.0), f"model.outputs.{name}.weight")
+            try:
+                resolve_loss(outputs[name]["loss"])
+            except LossError as err:
+                raise LossError(f"model.outputs.{name}.loss: {err}") from None
         self.loss = MultiOutputLoss(names, loss={n: outputs[n]["loss"] for n in names},
                                     weights={n: outputs[n].get("weight", 1.0) for n in names},
                                     balancer=loss_balancing)
@@ -58,6 +73,9 @@ class GraphSystem(L.LightningModule):
         self._activations = {n: activation_fn(a) for n, a in activations.items()}
         self._tasks = {n: task_of(activations[n], self.graph.output_specs[n])[0] for n in names}
         for stage in STAGES:
+            # Epoch-mean losses as metrics: synced as sums and counts, so exact across ranks.
+            setattr(self, f"{stage}_losses", nn.ModuleDict(
+                {key: tm.MeanMetric() for key in ("total", *(f"out_{n}" for n in names))}))
             setattr(self, f"{stage}_metrics", nn.ModuleDict({
                 f"out_{n}": output_metrics(outputs[n].get("metrics"), activations[n], self.graph.output_specs[n],
                                            f"model.outputs.{n}.metrics").clone(prefix=f"{stage}/{n}/")
@@ -84,9 +102,15 @@ class GraphSystem(L.LightningModule):
             weights = self.loss.balancer.weight_vector()
             self.log_dict({f"train/{n}/weight": w for n, w in zip(self.graph.output_names, weights)},
                           on_step=True, on_epoch=False, batch_size=size)
-        self.log(f"{stage}/loss", total, on_step=stage == "train", on_epoch=True, prog_bar=True, batch_size=size)
-        self.log_dict({f"{stage}/{n}/loss": v for n, v in per_output.items()}, on_step=False, on_epoch=True,
-                      batch_size=size)
+        losses = getattr(self, f"{stage}_losses")
+        if training:  # the step value shows in the progress bar; the epoch mean is per rank
+            self.log("train/loss", total, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
+        else:
+            losses["total"].update(total.detach(), size)
+            self.log(f"{stage}/loss", losses["total"], on_epoch=True, prog_bar=True)
+        for name, value in per_output.items():
+            losses[f"out_{name}"].update(value.detach(), size)
+            self.log(f"{stage}/{name}/loss", losses[f"out_{name}"], on_step=False, on_epoch=True)
         metrics = getattr(self, f"{stage}_metrics")
         for name, value in logits.items():
             collection = metrics[f"out_{name}"]
