@@ -1,0 +1,15 @@
+"""The Hydra entry: compose config, instantiate, check, fit, test, predict.
+
+`train.py` at the repository root is a few-line shim around `main`.
+"""
+
+from plait.train.build import check_data
+from plait.train.check import check, prepare
+from plait.train.entry import main, run
+from plait.train.errors import ConfigError
+from plait.train.fit import train
+from plait.train.loggers import has_wandb_key, wandb_logger
+from plait.train.predict import predict
+
+__all__ = ["ConfigError", "check", "check_data", "has_wandb_key", "main", "predict", "prepare",
+           "run", "train", "wandb_logger"]

@@ -1,0 +1,159 @@
+"""From config to objects: the data module, the system, callbacks, loggers and trainer.
+
+Components take numbers and modules; the config only reaches `instantiate` here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from plait.callbacks import EpochLine
+from plait.graph import Graph
+from plait.system import GraphSystem
+from plait.train.errors import ConfigError
+
+GRAPH_KEYS = ("inputs", "blocks", "nodes", "outputs")
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    """This run's folder (`paths.output_dir`), created if missing."""
+    path = Path(_require(cfg, "paths.output_dir"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _require(cfg: DictConfig, key: str) -> Any:
+    value = OmegaConf.select(cfg, key, throw_on_missing=True)
+    if value is None:
+        raise ConfigError(f"{key}: required, received null")
+    return value
+
+
+def graph_spec(cfg: DictConfig) -> dict[str, Any]:
+    """The model's graph spec (inputs, blocks, nodes, outputs) as plain, resolved data."""
+    model = _require(cfg, "model")
+    return {key: _plain(model.get(key)) for key in GRAPH_KEYS}
+
+
+def _plain(node: Any) -> Any:
+    """Resolved plain data; interpolations resolve against the whole config."""
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
+    return node
+
+
+def build_system(cfg: DictConfig) -> GraphSystem:
+    """The LightningModule: builds the graph (shape inference), losses and metrics."""
+    return GraphSystem(graph_spec(cfg), **system_kwargs(cfg))
+
+
+def system_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """The model's keys besides the graph spec, as `GraphSystem` arguments: `_target_`s
+    (the optimizer and scheduler partials) instantiated, the rest plain data.
+
+    Raises:
+        ConfigError: a key `GraphSystem` does not take.
+    """
+    model = _require(cfg, "model")
+    allowed = [p for p in inspect.signature(GraphSystem.__init__).parameters
+               if p not in ("self", "spec")]
+    kwargs = {}
+    for key, value in model.items():
+        if key in GRAPH_KEYS:
+            continue
+        if key not in allowed:
+            raise ConfigError(f"model.{key}: unknown key; a model has {list(GRAPH_KEYS)} and "
+                              f"the arguments of GraphSystem {allowed}")
+        is_target = isinstance(value, Mapping) and "_target_" in value
+        kwargs[key] = instantiate(value) if is_target else _plain(value)
+    return kwargs
+
+
+def build_data(cfg: DictConfig) -> L.LightningDataModule:
+    """The data module, constructed only: no data is fetched until Lightning asks."""
+    data = instantiate(_require(cfg, "data"))
+    if not isinstance(data, L.LightningDataModule):
+        raise ConfigError(f"data._target_: {cfg.data.get('_target_')} built a "
+                          f"{type(data).__name__}, expected a LightningDataModule")
+    return data
+
+
+def check_data(graph: Graph | GraphSystem, provides: Iterable[str], *, outputs: bool = True,
+               data_name: str = "data") -> None:
+    """Check that the data's batches hold every graph input (and output target).
+
+    Args:
+        graph: the graph, or a system owning one.
+        provides: the keys of the data's batches.
+        outputs: whether targets for the outputs are needed too (not for prediction).
+        data_name: names the data in the message.
+
+    Raises:
+        ConfigError: listing what the graph needs, what the data provides and what is missing.
+    """
+    graph = graph.graph if isinstance(graph, GraphSystem) else graph
+    provides = sorted(provides)
+    needed = [*graph.input_names, *(graph.output_names if outputs else [])]
+    missing = [key for key in needed if key not in provides]
+    if missing:
+        wanted = f"inputs {list(graph.input_names)}"
+        if outputs:
+            wanted += f" and outputs {list(graph.output_names)}"
+        raise ConfigError(
+            f"{data_name}: the data provides {provides}, but the model needs {wanted}; "
+            f"missing {missing}. Rename the model's inputs/outputs to the data's keys, or "
+            "configure the data to provide them.")
+
+
+def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
+    """Every `_target_` under `callbacks`, plus one line per epoch when stdout is no terminal."""
+    callbacks = list(_instantiate_all(cfg.get("callbacks"), "callbacks"))
+    if not progress_bar(cfg):
+        callbacks.append(EpochLine())
+    return callbacks
+
+
+def build_loggers(cfg: DictConfig) -> list[Any]:
+    """Every `_target_` under `logger`."""
+    return list(_instantiate_all(cfg.get("logger"), "logger"))
+
+
+def _instantiate_all(group: Mapping | None, key: str) -> Iterable[Any]:
+    for name, conf in (group or {}).items():
+        if isinstance(conf, Mapping) and "_target_" in conf:
+            yield instantiate(conf)
+        elif conf is not None:
+            raise ConfigError(f"{key}.{name}: expected a config with `_target_`, received {conf!r}")
+
+
+def progress_bar(cfg: DictConfig) -> bool:
+    """`trainer.enable_progress_bar`, where null means: only when stdout is a terminal."""
+    setting = cfg.trainer.get("enable_progress_bar")
+    return sys.stdout.isatty() if setting is None else bool(setting)
+
+
+def check_trainer(cfg: DictConfig) -> None:
+    """Check `trainer` names only arguments of `lightning.pytorch.Trainer`, without building it
+    (building one would claim devices, which a check on another machine may lack)."""
+    trainer = _require(cfg, "trainer")
+    allowed = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
+    unknown = sorted(set(trainer) - allowed - {"_target_"})
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], allowed, n=3)
+        hint = f"did you mean {' or '.join(close)}?" if close else f"it takes {sorted(allowed)}"
+        raise ConfigError(f"trainer.{unknown[0]}: not an argument of lightning.pytorch.Trainer; {hint}")
+
+
+def build_trainer(cfg: DictConfig, callbacks: list[L.Callback], loggers: list[Any]) -> L.Trainer:
+    """The trainer, with the progress bar decided by `progress_bar`."""
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
+                       enable_progress_bar=progress_bar(cfg))

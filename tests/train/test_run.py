@@ -1,0 +1,93 @@
+"""The digits experiment end to end, as a user runs it: train, resume, predict, logs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plait.train import train
+
+FAST = ["experiment=digits", "trainer.max_epochs=2"]
+
+
+@pytest.fixture(scope="module")
+def trained(run, tmp_path_factory) -> tuple[Path, str]:
+    """One real `python train.py experiment=digits` run of two epochs; its folder and stdout."""
+    run_dir = tmp_path_factory.mktemp("digits") / "run"
+    result = run(FAST, run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result.stdout
+
+
+def test_run_writes_checkpoints(trained) -> None:
+    run_dir, _ = trained
+    checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert "last.ckpt" in checkpoints
+    assert any(name.startswith("epoch_") for name in checkpoints), checkpoints
+
+
+def test_run_writes_csv_metrics_per_output(trained) -> None:
+    run_dir, _ = trained
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    columns = set(rows[0])
+    assert {"val/loss", "val/digit/loss", "val/digit/acc", "test/digit/acc"} <= columns
+    accuracies = [float(r["val/digit/acc"]) for r in rows if r["val/digit/acc"]]
+    assert len(accuracies) == 2 and accuracies[-1] > 0.25  # 2 epochs; chance is 0.1
+
+
+def test_run_logs_to_wandb_offline_in_the_run_folder(trained) -> None:
+    run_dir, _ = trained
+    runs = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, list((run_dir / "wandb").iterdir())
+    files = {p.name for p in (runs[0] / "files").iterdir()}
+    assert {"graph.txt", "graph.dot", "graph.mmd"} <= files
+
+
+def test_run_prints_one_line_per_epoch_when_not_a_terminal(trained) -> None:
+    run_dir, stdout = trained
+    lines = [line for line in stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == ["1/2", "2/2"]
+    assert "val/digit/acc" in lines[-1]
+    assert "\r" not in stdout  # no progress bar redraws
+    assert (run_dir / "graph.txt").exists()
+
+
+def test_resume_from_checkpoint(trained, run, tmp_path) -> None:
+    run_dir, _ = trained
+    last = run_dir / "checkpoints" / "last.ckpt"
+    result = run([*FAST, "trainer.max_epochs=3", f"ckpt_path={last}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    epochs = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert epochs == ["3/3"]  # epochs 1 and 2 came from the checkpoint
+
+
+def test_predict_writes_activated_outputs(trained, run, tmp_path) -> None:
+    run_dir, _ = trained
+    last = run_dir / "checkpoints" / "last.ckpt"
+    result = run(["experiment=digits", f"ckpt_path={last}"], tmp_path, script="predict.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    predictions = np.load(tmp_path / "predictions.npz")
+    targets = np.load(tmp_path / "targets.npz")
+    probabilities = predictions["digit"]
+    assert probabilities.shape == (len(targets["digit"]), 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)  # softmax applied
+
+
+def test_train_returns_the_optimized_metric(compose_cfg, tmp_path) -> None:
+    cfg = compose_cfg(*FAST, "trainer.max_epochs=1", "data.limit=200", "logger=csv", "test=false")
+    value = train(cfg)
+    with open(tmp_path / "csv" / "metrics.csv") as f:
+        seen = [float(r["val/digit/acc"]) for r in csv.DictReader(f) if r["val/digit/acc"]]
+    assert value == pytest.approx(max(seen))
+
+
+def test_multirun_gives_one_wandb_run_per_job(run, tmp_path) -> None:
+    result = run(["-m", *FAST, "trainer.max_epochs=1", "data.limit=100", "seed=1,2",
+                  f"hydra.sweep.dir={tmp_path}"], tmp_path / "unused")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for job in ("0", "1"):
+        assert len(list((tmp_path / job / "wandb").glob("offline-run-*"))) == 1
