@@ -14,8 +14,9 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 CACHE_ENV = "PLAIT_CACHE"
 SPLITS = ("train", "val", "test")
@@ -201,8 +202,29 @@ class DictDataModule(L.LightningDataModule):
         dataset = self.splits[name]
         if len(dataset) == 0 and name != "train":
             return []  # Lightning skips a stage with no loaders
+        sampler = shard_sampler(dataset, shuffle=shuffle, seed=self.seed, train=name == "train")
         return DataLoader(
-            dataset, batch_size=self.batch_size, shuffle=shuffle, collate_fn=collate_dicts,
-            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None)
+            dataset, batch_size=self.batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+            collate_fn=collate_dicts, num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0, pin_memory=torch.cuda.is_available(),
+            generator=torch.Generator().manual_seed(self.seed) if shuffle and sampler is None else None)
+
+
+def shard_sampler(dataset: Dataset, *, shuffle: bool, seed: int, train: bool) -> DistributedSampler | None:
+    """This rank's share of a split, in an order that does not depend on the number of ranks.
+
+    Training draws one seeded permutation per epoch and deals it out to the ranks, so one
+    process and N processes with 1/N of the batch see the same batches. Training shards are
+    padded to equal length, as DDP's gradient sync needs; evaluation shards are not, so
+    every sample is scored once and synced metrics equal a one-process run's.
+    """
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    ranks = torch.distributed.get_world_size() if distributed else 1
+    if train and shuffle:
+        rank = torch.distributed.get_rank() if distributed else 0
+        return DistributedSampler(dataset, num_replicas=ranks, rank=rank, shuffle=True, seed=seed)
+    if ranks == 1:
+        return None
+    if train:
+        return DistributedSampler(dataset, shuffle=False)
+    return UnrepeatedDistributedSampler(dataset, shuffle=False)

@@ -1,0 +1,105 @@
+"""Multi-process training on this CPU (gloo): same results as one process, every rank on
+one config, in single runs, multiruns and a two-node run simulated on localhost."""
+
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+from tests.distributed.conftest import ROOT, last_weights, leftover_ranks, train
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_processes_reach_the_weights_and_metrics_of_one(tmp_path, quick):
+    one = train(*quick, "trainer=cpu", "data.batch_size=64", f"hydra.run.dir={tmp_path / 'one'}")
+    two = train(*quick, "trainer=ddp_cpu", "data.batch_size=32", f"hydra.run.dir={tmp_path / 'two'}")
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = last_weights(tmp_path / "one"), last_weights(tmp_path / "two")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-4, rtol=1e-4)
+    metrics = [pd.read_csv(tmp_path / run / "csv" / "metrics.csv") for run in ("one", "two")]
+    for name in ("val/digit/acc", "val/loss", "test/digit/acc", "test/loss"):
+        values = [m[name].dropna().iloc[-1] for m in metrics]
+        assert values[0] == pytest.approx(values[1], abs=1e-3), name
+    # the validation split (180) and test split (359) end in uneven last batches
+    assert not (tmp_path / "two" / "csv" / "rank_1").exists()
+    assert leftover_ranks() == []
+
+
+def test_a_multirun_gives_every_rank_of_a_trial_that_trial_s_values(tmp_path, quick):
+    result = train("-m", *quick, "trainer=ddp_cpu", "trainer.max_epochs=1", "model.optimizer.lr=0.001,0.01",
+                   f"hydra.sweep.dir={tmp_path}", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # every rank checked its config against the others (SameConfigOnEveryRank) and agreed
+    for trial, lr in (("0", 0.001), ("1", 0.01)):
+        config = (tmp_path / trial / ".plait" / "rank_config.yaml").read_text()
+        assert f"lr: {lr}" in config
+        assert (tmp_path / trial / "csv" / "metrics.csv").is_file()
+    assert leftover_ranks() == []
+
+
+def test_ranks_with_different_configs_refuse_to_train(tmp_path, quick):
+    port = str(free_port())
+    env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
+    common = [*quick, "trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2"]
+    nodes = [subprocess.Popen([sys.executable, "train.py", *common, f"model.optimizer.lr={lr}",
+                               f"hydra.run.dir={tmp_path / str(rank)}"], cwd=ROOT, text=True,
+                              env={**__import__("os").environ, **env, "NODE_RANK": str(rank), "OMP_NUM_THREADS": "1"},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for rank, lr in ((0, 0.001), (1, 0.002))]
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert all(node.returncode != 0 for node in nodes)
+    assert "ranks disagree on the config" in outputs[0] + outputs[1]
+
+
+def test_two_nodes_simulated_on_localhost(tmp_path, quick):
+    env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
+    common = [*quick, "trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2", "data.batch_size=32"]
+    nodes = [subprocess.Popen([sys.executable, "train.py", *common, f"hydra.run.dir={tmp_path / str(rank)}"],
+                              cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env={**__import__("os").environ, **env, "NODE_RANK": str(rank), "OMP_NUM_THREADS": "1"})
+             for rank in (0, 1)]
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert (tmp_path / "0" / "csv" / "metrics.csv").is_file()  # the global rank 0 logs
+    assert not (tmp_path / "1" / "csv" / "metrics.csv").exists()  # the other node does not
+    one = train(*quick, "trainer=cpu", "data.batch_size=64", f"hydra.run.dir={tmp_path / 'one'}")
+    a, b = last_weights(tmp_path / "one"), last_weights(tmp_path / "0")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-4, rtol=1e-4)
+
+
+def test_a_rank_that_dies_fails_the_run_quickly_and_names_it(tmp_path, quick):
+    start = time.monotonic()
+    result = train(*quick, "trainer=ddp_cpu", f"hydra.run.dir={tmp_path}",
+                   "+callbacks.crash._target_=tests.distributed.crash.CrashOnRank", "+callbacks.crash.rank=1")
+    assert result.returncode != 0
+    assert "Config error: rank 1 (pid" in result.stderr and "exited with code 1" in result.stderr
+    assert time.monotonic() - start < 120
+    assert leftover_ranks() == []
+
+
+def test_more_cpu_processes_than_cores_is_refused():
+    result = train("experiment=digits", "logger=csv", "trainer=ddp_cpu", "trainer.devices=64", "hydra.run.dir=/tmp/plait-too-many")
+    assert result.returncode != 0
+    assert "trainer.devices: 64 CPU processes asked for, but this machine has" in result.stderr
+
+
+def test_a_main_port_in_use_is_refused():
+    with socket.socket() as busy:
+        busy.bind(("", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = train("experiment=digits", "logger=csv", "trainer=ddp_cpu", "hydra.run.dir=/tmp/plait-port",
+                       env={"MASTER_PORT": str(port)})
+    assert result.returncode != 0
+    assert f"MASTER_PORT: port {port} on 127.0.0.1 is in use" in result.stderr
