@@ -1,0 +1,122 @@
+"""`python scripts/sweep_report.py <sweep folder>`: a sweep as a table and plots.
+
+Writes into `<sweep folder>/report/` (or `--out`): `sweep.csv` and `sweep.md` (weights ->
+each output's metrics and the objective), `metric_vs_<weight>.png` for every weight that
+varies, and `tradeoff_<a>_<b>.png` (two outputs' metrics, run by run, with the Pareto front).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from plait.sweeps.plots import metric_vs_weight, tradeoff
+from plait.sweeps.runs import Sweep, SweepError, load_sweep
+from plait.sweeps.table import (
+    keep_metrics,
+    lower_is_better,
+    objective_column,
+    primary_metric,
+    sweep_table,
+    to_markdown,
+    weight_column,
+)
+
+
+@dataclass
+class Report:
+    """What a report wrote, and its table."""
+
+    table: pd.DataFrame
+    markdown: str
+    files: list[Path]
+
+
+def make_report(folder: str | Path, out: str | Path | None = None,
+                pairs: Sequence[tuple[str, str]] | None = None,
+                metrics: Sequence[str] | None = None) -> Report:
+    """Read a sweep folder and write its table and plots.
+
+    Args:
+        folder: the sweep folder (`logs/<task>/multiruns/<time>` or `logs/<task>/optuna/<study>`).
+        out: where to write; `<folder>/report` if None.
+        pairs: output pairs to plot against each other; the first two outputs if None.
+        metrics: the metric names the table keeps (`auroc`, `mae`); all if None. The plots
+            use each output's first configured metric.
+
+    Raises:
+        SweepError: not a sweep folder, or a pair naming no output.
+    """
+    sweep = load_sweep(folder)
+    table = sweep_table(sweep)
+    out = Path(out) if out is not None else sweep.folder / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    shown = keep_metrics(table, metrics) if metrics else table
+    markdown = _markdown(sweep, shown)
+    files = [out / "sweep.csv", out / "sweep.md"]
+    shown.to_csv(files[0], index=False)
+    files[1].write_text(markdown + "\n")
+    metrics = [m for m in (primary_metric(table, sweep, o) for o in sweep.outputs) if m]
+    metrics.append(objective_column(sweep))
+    for output in sweep.outputs:
+        weight = weight_column(output)
+        if table[weight].nunique() > 1:
+            files.append(metric_vs_weight(table, weight, metrics, out / f"metric_vs_weight_{output}.png"))
+    for a, b in _pairs(sweep, pairs):
+        x, y = primary_metric(table, sweep, a), primary_metric(table, sweep, b)
+        if x and y:
+            files.append(tradeoff(table, x, y, out / f"tradeoff_{a}_{b}.png"))
+    return Report(shown, markdown, files)
+
+
+def _markdown(sweep: Sweep, table: pd.DataFrame) -> str:
+    best_is = "max" if sweep.mode == "max" else "min"
+    lines = [f"Sweep `{sweep.folder}` ({sweep.kind}, {len(sweep.runs)} runs). Objective: "
+             f"{best_is} of `{sweep.objective}` over epochs; output metrics from "
+             f"{'the best checkpoint on the test split' if any(c.startswith('test/') for c in table) else 'the best epoch on val'}."]
+    if lower_is_better(sweep.objective) and sweep.objective.endswith("/loss") and \
+            sweep.objective.count("/") == 1 and table.filter(like="weight/").nunique().max() > 1:
+        lines.append(f"Note: `{sweep.objective}` is the weighted sum of the losses, so it is not "
+                     "comparable across weights; compare the per-output metrics.")
+    return "\n\n".join([*lines, to_markdown(table)])
+
+
+def _pairs(sweep: Sweep, pairs: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    if pairs is None:
+        return [tuple(sweep.outputs[:2])] if len(sweep.outputs) >= 2 else []
+    for pair in pairs:
+        for name in pair:
+            if name not in sweep.outputs:
+                raise SweepError(f"--pair: {name!r} names no output of the sweep's model; "
+                                 f"outputs are {sweep.outputs}")
+    return list(pairs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: print the markdown table and the files written; exit 2 on a bad folder."""
+    parser = argparse.ArgumentParser(prog="sweep_report.py", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", help="a sweep folder: logs/<task>/multiruns/<time> or "
+                                       "logs/<task>/optuna/<study>")
+    parser.add_argument("--out", help="where to write (default: <folder>/report)")
+    parser.add_argument("--pair", action="append", metavar="A,B",
+                        help="two outputs to plot against each other (repeatable)")
+    parser.add_argument("--metrics", metavar="M,N", help="the metrics the table keeps, "
+                        "e.g. auroc,mae (default: all)")
+    args = parser.parse_args(argv)
+    pairs = [tuple(p.split(",", 1)) for p in args.pair] if args.pair else None
+    if pairs and any(len(p) != 2 for p in pairs):
+        parser.error("--pair: expected two output names, e.g. --pair age,income")
+    try:
+        report = make_report(args.folder, args.out, pairs,
+                             args.metrics.split(",") if args.metrics else None)
+    except SweepError as err:
+        print(f"sweep_report: {err}", file=sys.stderr)
+        return 2
+    print(report.markdown)
+    print("\nwritten: " + ", ".join(str(p) for p in report.files))
+    return 0

@@ -1,0 +1,78 @@
+"""Grid sweeps with Hydra's multirun, as a user runs them: one folder, one result, one wandb
+run per combination, the wandb runs grouped by sweep; and the sweep report on the result."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from plait.sweeps.report import main as report_main
+from plait.sweeps.report import make_report
+
+
+@pytest.fixture(scope="module")
+def grid(train_cli, tiny, tmp_path_factory) -> Path:
+    """`python train.py -m experiment=digits model.outputs.digit.weight=0.5,2` (tiny budget)."""
+    log_dir = tmp_path_factory.mktemp("grid")
+    result = train_cli(["-m", *tiny, "model.outputs.digit.weight=0.5,2"], log_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweeps = list((log_dir / "digits" / "multiruns").iterdir())
+    assert len(sweeps) == 1, sweeps
+    return sweeps[0]
+
+
+def test_one_folder_per_combination(grid) -> None:
+    assert (grid / "multirun.yaml").is_file()
+    weights = {}
+    for job in ("0", "1"):
+        config = OmegaConf.load(grid / job / ".hydra" / "config.yaml")
+        weights[job] = config.model.outputs.digit.weight
+        assert "model.outputs.digit.weight=" in " ".join(
+            OmegaConf.load(grid / job / ".hydra" / "overrides.yaml"))
+    assert weights == {"0": 0.5, "1": 2}
+
+
+def test_each_run_logs_per_output_metrics_and_its_weight(grid) -> None:
+    for job, weight in (("0", 0.5), ("1", 2.0)):
+        with open(grid / job / "csv" / "metrics.csv") as f:
+            rows = list(csv.DictReader(f))
+        assert {"val/digit/acc", "val/digit/loss", "test/digit/acc"} <= set(rows[0])
+        logged = {float(r["train/digit/weight"]) for r in rows if r.get("train/digit/weight")}
+        assert logged == {weight}
+
+
+def test_one_wandb_run_each_grouped_by_sweep(grid) -> None:
+    group = f"digits/multiruns/{grid.name}".encode()
+    for job in ("0", "1"):
+        runs = list((grid / job / "wandb").glob("offline-run-*"))
+        assert len(runs) == 1, runs  # offline: no key on this machine
+        record = next(runs[0].glob("*.wandb")).read_bytes()
+        assert group in record  # the run's group, as wandb stored it
+
+
+def test_report_tables_and_plots_the_grid(grid, tmp_path) -> None:
+    report = make_report(grid, tmp_path)
+    table = report.table
+    assert list(table["weight/digit"]) == [0.5, 2]
+    assert list(table["state"]) == ["COMPLETE", "COMPLETE"]
+    assert table["best val/digit/acc"].notna().all()
+    assert {"test/digit/acc", "test/digit/loss"} <= set(table.columns)
+    names = {p.name for p in report.files}
+    assert {"sweep.csv", "sweep.md", "metric_vs_weight_digit.png"} <= names
+    assert (tmp_path / "metric_vs_weight_digit.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| weight/digit |" in (tmp_path / "sweep.md").read_text()
+
+
+def test_report_cli_prints_the_table(grid, tmp_path, capsys) -> None:
+    assert report_main([str(grid), "--out", str(tmp_path)]) == 0
+    assert "best val/digit/acc" in capsys.readouterr().out
+
+
+def test_a_grid_over_a_weight_of_no_output_stops_before_any_run(train_cli, tmp_path) -> None:
+    result = train_cli(["-m", "experiment=digits", "model.outputs.agee.weight=0.5,2"], tmp_path)
+    assert result.returncode == 1
+    assert "Could not override 'model.outputs.agee.weight'" in result.stderr  # Hydra's message
+    assert not list(tmp_path.glob("digits/multiruns/*/0"))  # no run started

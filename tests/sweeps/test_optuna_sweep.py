@@ -1,0 +1,104 @@
+"""Optuna sweeps on real Hydra (`python train.py -m ... hparams_search=loss_weights`): a
+study in SQLite under a stable folder, resumed by running the same command again; pruned
+and failing trials recorded as such while the sweep goes on; bad input refused at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+from omegaconf import OmegaConf
+
+from plait.sweeps.report import make_report
+
+QUICK = ["hparams_search=loss_weights", "logger=csv", "test=false", "hydra.sweeper.n_trials=2"]
+
+
+def study_of(folder: Path, name: str = "loss_weights") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{folder / 'optuna.db'}")
+
+
+def snapshot(folder: Path) -> dict[str, float]:
+    """Every file of a run folder with its modification time."""
+    return {str(p.relative_to(folder)): p.stat().st_mtime for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+def test_study_resumes_and_keeps_finished_trials(train_cli, tiny, tmp_path) -> None:
+    command = ["-m", *tiny, *QUICK]
+    first = train_cli(command, tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    folder = tmp_path / "digits" / "optuna" / "loss_weights"
+    assert [t.state.name for t in study_of(folder).trials] == ["COMPLETE", "COMPLETE"]
+    before = {n: snapshot(folder / n) for n in ("0", "1")}
+
+    again = train_cli(command, tmp_path)  # the very same command
+    assert again.returncode == 0, again.stderr[-3000:]
+    trials = study_of(folder).trials
+    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    assert {n: snapshot(folder / n) for n in ("0", "1")} == before  # untouched
+    assert len({t.params["model.outputs.digit.weight"] for t in trials}) == 4  # no repeats
+    for trial in trials:  # each trial's folder ran with its sampled weight
+        config = OmegaConf.load(folder / str(trial.number) / ".hydra" / "config.yaml")
+        assert config.model.outputs.digit.weight == pytest.approx(
+            trial.params["model.outputs.digit.weight"])
+        assert trial.intermediate_values  # reported each validation epoch
+    best = OmegaConf.load(folder / "best.yaml")
+    assert best.trials == {"COMPLETE": 4}
+    table = make_report(folder).table
+    assert list(table["state"]) == ["COMPLETE"] * 4
+
+
+@pytest.mark.slow
+def test_failed_and_pruned_trials_are_recorded_and_the_sweep_goes_on(train_cli, tiny,
+                                                                   tmp_path) -> None:
+    """Three learning rates, one of which (-1) makes training fail; a pruner that stops any
+    trial below an accuracy of 2 (every trial) after one epoch. The brute-force sampler tries
+    each rate once, so the outcome is fixed whatever the order."""
+    result = train_cli(["-m", *tiny, *QUICK, "hydra.sweeper.n_trials=5",
+                        "hydra.sweeper.study_name=mixed", "hydra.sweeper.weights=null",
+                        "model.optimizer.lr=0.003,-1.0,0.001",
+                        "hydra.sweeper.sampler=null",
+                        "+hydra.sweeper.sampler={_target_:optuna.samplers.BruteForceSampler,seed:0}",
+                        "hydra.sweeper.pruner=null",
+                        "+hydra.sweeper.pruner={_target_:optuna.pruners.ThresholdPruner,lower:2.0}"],
+                       tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = tmp_path / "digits" / "optuna" / "mixed"
+    trials = study_of(folder, "mixed").trials
+    states = {t.params["model.optimizer.lr"]: t.state.name for t in trials}
+    assert states == {-1.0: "FAIL", 0.003: "PRUNED", 0.001: "PRUNED"}  # 3 points, then it ends
+    failed = next(t for t in trials if t.state.name == "FAIL")
+    assert "Invalid learning rate" in failed.user_attrs["error"]
+    assert "Invalid learning rate" in (folder / str(failed.number) / "error.txt").read_text()
+    assert all(list(t.intermediate_values) == [0] for t in trials if t.state.name == "PRUNED")
+    table = make_report(folder).table.set_index("model.optimizer.lr")
+    assert table.loc["-1.0", "state"] == "FAIL" and table.loc["0.003", "epochs"] == 1
+
+
+def test_bad_search_input_is_refused_before_any_trial(train_cli, tmp_path) -> None:
+    result = train_cli(["-m", "experiment=digits", "hparams_search=loss_weights",
+                        "model.outputs.agee.weight=tag(log,interval(0.1,1))",
+                        "hydra.sweeper.weights.low=0"], tmp_path)
+    assert result.returncode == 1
+    assert ("Config error: model.outputs.agee.weight: 'agee' names no output of the model; "
+            "its outputs are ['digit']") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "digits" / "optuna" / "loss_weights" / "0").exists()
+
+
+@pytest.mark.slow
+def test_trials_in_other_processes_prune_through_the_storage(train_cli, tiny, tmp_path) -> None:
+    """Two trials at once in two processes (submitit's local launcher): each finds its
+    trial in the SQLite study and is pruned from there."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    result = train_cli(["-m", *tiny, *QUICK, "hydra.sweeper.n_jobs=2",
+                        "hydra/launcher=submitit_local", "hydra.sweeper.pruner=null",
+                        "+hydra.sweeper.pruner={_target_:optuna.pruners.ThresholdPruner,lower:2.0}"],
+                       tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = study_of(tmp_path / "digits" / "optuna" / "loss_weights").trials
+    assert [t.state.name for t in trials] == ["PRUNED", "PRUNED"]
+    assert all(list(t.intermediate_values) == [0] for t in trials)

@@ -1,0 +1,109 @@
+"""The sweep report on a sweep folder built here: table, Pareto front, plots, bad folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from plait.sweeps.plots import pareto_front
+from plait.sweeps.report import main, make_report
+from plait.sweeps.runs import SweepError, load_sweep
+from plait.sweeps.table import lower_is_better
+
+# (age weight, income weight) -> val/age/mae, val/income/auroc over two epochs
+RUNS = {"0": ((0.1, 1.0), [0.80, 0.78], [0.88, 0.90]),
+        "1": ((1.0, 1.0), [0.66, 0.64], [0.87, 0.88]),
+        "2": ((10.0, 1.0), [0.62, 0.60], [0.80, 0.82])}
+
+
+def write_run(folder: Path, weights: tuple[float, float], mae: list[float],
+              auroc: list[float]) -> None:
+    """A run folder as plait writes it: `.hydra/` files and `csv/metrics.csv`."""
+    config = {"optimized_metric": "val/income/auroc", "optimized_mode": "max",
+              "paths": {"output_dir": "${hydra:runtime.output_dir}"},  # unresolvable here
+              "model": {"loss_balancing": "fixed", "outputs": {
+                  "age": {"loss": "mse", "weight": weights[0], "metrics": ["mae"]},
+                  "income": {"loss": "binary_cross_entropy", "weight": weights[1],
+                             "metrics": ["auroc"]}}}}
+    (folder / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(config), folder / ".hydra" / "config.yaml")
+    OmegaConf.save(OmegaConf.create(["experiment=adult_multitask",
+                                     f"model.outputs.age.weight={weights[0]}"]),
+                   folder / ".hydra" / "overrides.yaml")
+    rows = [{"epoch": e, "step": 10 * e, "val/age/mae": m, "val/income/auroc": a}
+            for e, (m, a) in enumerate(zip(mae, auroc))]
+    rows.append({"epoch": 2, "step": 20, "test/age/mae": mae[-1] + 0.01,
+                 "test/income/auroc": max(auroc) - 0.01})
+    (folder / "csv").mkdir()
+    pd.DataFrame(rows).to_csv(folder / "csv" / "metrics.csv", index=False)
+
+
+@pytest.fixture
+def sweep_dir(tmp_path) -> Path:
+    folder = tmp_path / "multiruns" / "2026-01-31_12-00-00"
+    folder.mkdir(parents=True)
+    (folder / "multirun.yaml").write_text("hydra: {}\n")
+    for name, (weights, mae, auroc) in RUNS.items():
+        write_run(folder / name, weights, mae, auroc)
+    (folder / "3" / ".hydra").mkdir(parents=True)  # a run that failed before logging
+    for name in ("config.yaml", "overrides.yaml"):
+        (folder / "3" / ".hydra" / name).write_text((folder / "0" / ".hydra" / name).read_text())
+    return folder
+
+
+def test_table_has_weights_objective_and_each_outputs_metrics(sweep_dir) -> None:
+    table = make_report(sweep_dir).table
+    assert list(table["run"]) == ["0", "1", "2", "3"]
+    assert list(table["state"]) == ["COMPLETE"] * 3 + ["FAIL"]
+    assert list(table["weight/age"]) == [0.1, 1.0, 10.0, 0.1]
+    assert table["best val/income/auroc"].tolist()[:3] == pytest.approx([0.90, 0.88, 0.82])
+    assert table["test/age/mae"].tolist()[:3] == pytest.approx([0.79, 0.65, 0.61])
+    assert list(table["epochs"]) == [2, 2, 2, 0]
+    assert "model.outputs.age.weight" not in table  # shown as weight/age
+
+
+def test_report_writes_table_and_plots(sweep_dir) -> None:
+    report = make_report(sweep_dir)
+    names = sorted(p.name for p in report.files)
+    assert names == ["metric_vs_weight_age.png", "sweep.csv", "sweep.md",
+                     "tradeoff_age_income.png"]
+    for path in report.files:
+        assert path.parent == sweep_dir / "report" and path.stat().st_size > 0
+    assert report.markdown.splitlines()[2].startswith("| run | state | weight/age |")
+
+
+def test_pareto_front_keeps_the_runs_nothing_beats() -> None:
+    # lower mae and higher auroc are better: run 1 is beaten by nothing, nor are 0 and 2
+    mae, auroc = [0.79, 0.65, 0.61, 0.70], [0.89, 0.87, 0.81, 0.86]
+    assert pareto_front(mae, auroc, x_lower=True, y_lower=False) == [2, 1, 0]
+    assert lower_is_better("test/age/mae") and not lower_is_better("val/income/auroc")
+
+
+def test_pair_naming_no_output_is_refused(sweep_dir) -> None:
+    with pytest.raises(SweepError, match=r"--pair: 'agee' names no output.*\['age', 'income'\]"):
+        make_report(sweep_dir, pairs=[("agee", "income")])
+
+
+def test_a_folder_that_is_not_a_sweep_is_named(tmp_path, capsys) -> None:
+    with pytest.raises(SweepError, match=rf"^sweep folder {tmp_path}: not a sweep"):
+        load_sweep(tmp_path)
+    assert main([str(tmp_path)]) == 2
+    assert f"sweep_report: sweep folder {tmp_path}: not a sweep" in capsys.readouterr().err
+    assert main([str(tmp_path / "missing")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_a_sweep_without_runs_is_named(tmp_path) -> None:
+    (tmp_path / "multirun.yaml").write_text("hydra: {}\n")
+    with pytest.raises(SweepError, match=rf"^sweep folder {tmp_path}: holds no runs"):
+        load_sweep(tmp_path)
+
+
+def test_metrics_option_keeps_only_the_named_metrics(sweep_dir, capsys) -> None:
+    assert main([str(sweep_dir), "--metrics", "auroc"]) == 0
+    header = capsys.readouterr().out.splitlines()[2]
+    assert "test/income/auroc" in header and "test/age/mae" not in header
+    assert "weight/age" in header and "best val/income/auroc" in header
