@@ -1,6 +1,7 @@
 """Multi-process training on this CPU (gloo): same results as one process, every rank on
 one config, in single runs, multiruns and a two-node run simulated on localhost."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def test_ranks_with_different_configs_refuse_to_train(tmp_path, quick):
     common = [*quick, "trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2"]
     nodes = [subprocess.Popen([sys.executable, "train.py", *common, f"model.optimizer.lr={lr}",
                                f"hydra.run.dir={tmp_path / str(rank)}"], cwd=ROOT, text=True,
-                              env={**__import__("os").environ, **env, "NODE_RANK": str(rank), "OMP_NUM_THREADS": "1"},
+                              env={**os.environ, **env, "NODE_RANK": str(rank), "OMP_NUM_THREADS": "1"},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
              for rank, lr in ((0, 0.001), (1, 0.002))]
     outputs = [node.communicate(timeout=300)[0] for node in nodes]
@@ -66,13 +67,14 @@ def test_two_nodes_simulated_on_localhost(tmp_path, quick):
     common = [*quick, "trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2", "data.batch_size=32"]
     nodes = [subprocess.Popen([sys.executable, "train.py", *common, f"hydra.run.dir={tmp_path / str(rank)}"],
                               cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              env={**__import__("os").environ, **env, "NODE_RANK": str(rank), "OMP_NUM_THREADS": "1"})
+                              env={**os.environ, **env, "NODE_RANK": str(rank), "OMP_NUM_THREADS": "1"})
              for rank in (0, 1)]
     outputs = [node.communicate(timeout=300)[0] for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     assert (tmp_path / "0" / "csv" / "metrics.csv").is_file()  # the global rank 0 logs
     assert not (tmp_path / "1" / "csv" / "metrics.csv").exists()  # the other node does not
     one = train(*quick, "trainer=cpu", "data.batch_size=64", f"hydra.run.dir={tmp_path / 'one'}")
+    assert one.returncode == 0, one.stderr[-3000:]
     a, b = last_weights(tmp_path / "one"), last_weights(tmp_path / "0")
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-4, rtol=1e-4)
@@ -103,3 +105,13 @@ def test_a_main_port_in_use_is_refused():
                        env={"MASTER_PORT": str(port)})
     assert result.returncode != 0
     assert f"MASTER_PORT: port {port} on 127.0.0.1 is in use" in result.stderr
+
+
+def test_torchrun_starts_the_ranks_and_plait_starts_none(tmp_path, quick):
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "train.py"]
+    result = subprocess.run([*torchrun, *quick, "trainer=ddp_cpu", "data.batch_size=32", f"hydra.run.dir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (tmp_path / ".plait").exists()  # torchrun started the processes, not plait
+    assert (tmp_path / "csv" / "metrics.csv").is_file()

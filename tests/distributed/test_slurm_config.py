@@ -1,7 +1,6 @@
 """The SLURM launcher config: one task per device, one node per trainer node."""
 
 from hydra import compose, initialize_config_dir
-
 from tests.distributed.conftest import ROOT
 
 
