@@ -28,8 +28,6 @@ def test_every_strategy_builds_from_the_command_line(strategy, tmp_path) -> None
     assert isinstance(system.loss.balancer, BALANCERS[strategy])
 
 
-@pytest.mark.xfail(strict=True, reason="GraphSystem passes on the losses' message, which does "
-                   "not name model.loss_balancing (issue 5 report)")
 def test_an_unknown_strategy_names_the_key(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"model\.loss_balancing.*'nope'.*gradnorm"):
         check(compose_adult(tmp_path, "model.loss_balancing=nope"))
@@ -41,7 +39,6 @@ def test_a_zero_or_negative_weight_names_the_key(weight, tmp_path) -> None:
         check(compose_adult(tmp_path, f"model.outputs.age.weight={weight}"))
 
 
-@pytest.mark.slow
 def test_each_strategy_trains_and_logs_its_weights(train_cli, tmp_path) -> None:
     """One multirun over the four strategies, three short epochs each on 512 rows."""
     result = train_cli(["-m", "experiment=adult_multitask", "data.limit=512", "logger=csv",

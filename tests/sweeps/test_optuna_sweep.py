@@ -51,7 +51,6 @@ def test_study_resumes_and_keeps_finished_trials(train_cli, tiny, tmp_path) -> N
     assert list(table["state"]) == ["COMPLETE"] * 4
 
 
-@pytest.mark.slow
 def test_failed_and_pruned_trials_are_recorded_and_the_sweep_goes_on(train_cli, tiny,
                                                                    tmp_path) -> None:
     """Three learning rates, one of which (-1) makes training fail; a pruner that stops any

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from plait.graph import Graph
 from plait.losses import (
+    BALANCERS,
     GradNorm,
     LossError,
     MultiOutputLoss,
@@ -62,6 +63,9 @@ class GraphSystem(L.LightningModule):
                 resolve_loss(outputs[name]["loss"])
             except LossError as err:
                 raise LossError(f"model.outputs.{name}.loss: {err}") from None
+        if isinstance(loss_balancing, str) and loss_balancing not in BALANCERS:
+            raise LossError(f"model.loss_balancing: unknown strategy {loss_balancing!r}; "
+                            f"expected one of {sorted(BALANCERS)}")
         self.loss = MultiOutputLoss(names, loss={n: outputs[n]["loss"] for n in names},
                                     weights={n: outputs[n].get("weight", 1.0) for n in names},
                                     balancer=loss_balancing)
