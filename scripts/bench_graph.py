@@ -1,9 +1,9 @@
 """Graph vs. the same model written by hand as an nn.Module: forward + backward time.
 
-Each pair is timed in the same process, interleaved in rounds, and the ratio of medians is
-printed (graph / hand). The hand-written models use plain torch layers only.
+Each pair is timed in the same process, in short alternating rounds, and the ratio of
+medians is printed (graph / hand). The hand-written models use plain torch layers only.
 
-    python scripts/bench_graph.py [--rounds 7] [--steps 30]
+    python scripts/bench_graph.py [--rounds 20] [--steps 2]
 """
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ def compare(name: str, graph: nn.Module, hand: nn.Module, inputs: tuple, rounds:
     for model in (graph, hand):
         time_steps(model, inputs, max(3, steps // 5))  # warm up
     graph_times, hand_times = [], []
-    for _ in range(rounds):
-        graph_times.append(time_steps(graph, inputs, steps))
-        hand_times.append(time_steps(hand, inputs, steps))
+    for i in range(rounds):  # alternate who goes first: load on a shared machine drifts
+        pairs = [(graph, graph_times), (hand, hand_times)]
+        for model, times in pairs if i % 2 == 0 else pairs[::-1]:
+            times.append(time_steps(model, inputs, steps))
     g, h = statistics.median(graph_times), statistics.median(hand_times)
     print(f"{name:<38} graph {g * 1e3:8.3f} ms   hand {h * 1e3:8.3f} ms   ratio {g / h:.3f}")
     return g / h
@@ -90,15 +91,15 @@ def compare(name: str, graph: nn.Module, hand: nn.Module, inputs: tuple, rounds:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=2)
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     question = torch.randint(1, 40, (64, 12))
     question[::3, 8:] = 0  # padded questions
     cases: list[tuple[str, Callable[[], nn.Module], Callable[[], nn.Module], tuple, int]] = [
-        ("dense 784-64-64-10, batch 32", dense_graph, DenseByHand, (torch.randn(32, 784),), args.steps * 20),
+        ("dense 784-64-64-10, batch 32", dense_graph, DenseByHand, (torch.randn(32, 784),), args.steps * 200),
         ("vqa cnn tower + lstm, batch 64", lambda: vqa_graph(40, 13), lambda: VQAByHand(40, 13),
          (torch.randn(64, 3, 64, 64), question), args.steps),
     ]
