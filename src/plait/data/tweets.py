@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -159,7 +160,7 @@ class TrumpTweetsDataModule(TweetsBase):
     def __init__(self, *, text_key: str = "text", meta_key: str | None = None,
                  meta_size: int = len(META_FEATURES),
                  targets: Mapping[str, str] | None = None, num_hour_buckets: int = 6,
-                 fixed_length: bool = False, padding_side: str = "right", **kwargs) -> None:
+                 fixed_length: bool = False, padding_side: str = "right", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.targets = dict(targets or {"popular": "popular"})
@@ -198,11 +199,10 @@ class TrumpTweetsDataModule(TweetsBase):
                 columns[name][key] = make_target(kind, table, train=tables["train"],
                                                  buckets=self.num_hour_buckets, key=key,
                                                  owner=owner)
-        return {name: TweetDataset(**self._encoded(table), columns=columns[name],
-                                   text_key=self.text_key, padding_side=self.padding_side,
-                                   pad_to=self.max_len if self.fixed_length else None)
-                for name, table in tables.items()}
+        return {name: self._dataset(table, columns[name]) for name, table in tables.items()}
 
-    def _encoded(self, table: TweetTable) -> dict[str, np.ndarray]:
+    def _dataset(self, table: TweetTable, columns: dict[str, np.ndarray]) -> TweetDataset:
         ids, lengths = self.token_ids(table)
-        return {"ids": ids, "lengths": lengths}
+        return TweetDataset(ids=ids, lengths=lengths, columns=columns, text_key=self.text_key,
+                            padding_side=self.padding_side,
+                            pad_to=self.max_len if self.fixed_length else None)

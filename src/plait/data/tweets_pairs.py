@@ -11,6 +11,7 @@ its own then says nothing about the answer; only the two together do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -68,14 +69,14 @@ class TweetPairsDataModule(TweetsBase):
 
     def __init__(self, *, first_key: str = "tweet_a", second_key: str = "tweet_b",
                  target_key: str = "same_device", pairs_per_tweet: float = 2.0,
-                 sources: Sequence[str] = DEVICES, **kwargs) -> None:
+                 sources: Sequence[str] = DEVICES, **kwargs: Any) -> None:
         super().__init__(sources=sources, **kwargs)
         owner = type(self).__name__
         keys = [first_key, second_key, target_key]
         if len(set(keys)) < 3:
             raise DataError(f"{owner}: data.first_key, data.second_key and data.target_key "
                             f"must differ, got {keys}.")
-        if len(set(self.sources)) != 2:
+        if self.sources is None or len(set(self.sources)) != 2:
             raise DataError(f"{owner}: data.sources must name exactly two sources to tell "
                             f"apart, got {self.sources}.")
         if pairs_per_tweet <= 0:
