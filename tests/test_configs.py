@@ -89,3 +89,13 @@ def test_block_preset_builds_and_runs(preset: str) -> None:
     result = graph(*[_example(i.spec) for i in inputs])
     assert result.shape[0] == 2
     assert torch.isfinite(result).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_trains_one_fast_step_on_its_real_data(experiment: str, tmp_path: Path) -> None:
+    """Two real training batches of every experiment on a 64-example slice of its data."""
+    from tests.fast_step import fast_step
+
+    metrics = fast_step(experiment, None, tmp_path)
+    assert metrics.filter(like="train/").notna().any().any()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from hydra import compose, initialize_config_dir
+from tests.fast_step import CONF, fast_step
 
 from plait.data import AdultDataModule, CacheError, DataError
 from plait.data.adult import (
@@ -22,25 +22,12 @@ from plait.data.adult import (
     read_table,
 )
 from plait.data.fetch import fetch_wheel, sha256_file
-from plait.train import train
 
 CATEGORIES = {"workclass": 9, "education": 18, "marital_status": 9, "race": 7,
               "native_country": 43}
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
-FAST = ["data.limit=64", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
-        "+trainer.limit_val_batches=1", "test=false", "logger=csv"]
 
 
-def _fast_step(experiment: str, data_dir: Path, out: Path, *overrides: str) -> pd.DataFrame:
-    """Train `experiment` for two batches on a slice of its real data; the run's metrics."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[f"experiment={experiment}", *FAST, *overrides,
-                                          f"paths.output_dir={out}", f"paths.data_dir={data_dir}"])
-    assert train(cfg) is not None
-    metrics = pd.read_csv(out / "csv" / "metrics.csv")
-    assert cfg.optimized_metric in metrics
-    return metrics
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +142,7 @@ def test_a_truncated_table_is_refused():
 
 
 def test_one_fast_step_of_the_experiment(plait_cache: Path, tmp_path: Path):
-    metrics = _fast_step("adult_multitask", plait_cache, tmp_path)
+    metrics = fast_step("adult_multitask", plait_cache, tmp_path)
     for output in OUTPUTS:
         assert f"val/{output}/loss" in metrics
 

@@ -4,30 +4,14 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from tests.fast_step import CONF, fast_step
 
 from plait.data import BabiDataModule, DataError
 from plait.data.babi import LOCATIONS, Example, generate, words
-from plait.train import check, train
-
-CONF = Path(__file__).resolve().parents[2] / "conf"
-FAST = ["data.limit=64", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
-        "+trainer.limit_val_batches=1", "test=false", "logger=csv"]
-
-
-def _fast_step(experiment: str, data_dir: Path, out: Path, *overrides: str) -> pd.DataFrame:
-    """Train `experiment` for two batches on a slice of its real data; the run's metrics."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[f"experiment={experiment}", *FAST, *overrides,
-                                          f"paths.output_dir={out}", f"paths.data_dir={data_dir}"])
-    assert train(cfg) is not None
-    metrics = pd.read_csv(out / "csv" / "metrics.csv")
-    assert cfg.optimized_metric in metrics
-    return metrics
-
+from plait.train import check
 
 _MOVE = re.compile(r"(\w+) (?:moved|went|journeyed|travelled|went back) to the (\w+)\.")
 _GET = re.compile(r"(\w+) (?:picked up|got|grabbed|took) the (\w+)\.")
@@ -153,7 +137,7 @@ def test_generate_refuses_an_unknown_task():
 
 @pytest.mark.parametrize("task", [1, 2])
 def test_one_fast_step_of_the_experiment(task: int, tmp_path: Path):
-    _fast_step("text_qa", tmp_path / "data", tmp_path, f"data.task={task}")
+    fast_step("text_qa", tmp_path / "data", tmp_path, f"data.task={task}")
 
 
 def test_the_question_only_baseline_drops_the_story(tmp_path: Path):

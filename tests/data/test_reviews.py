@@ -7,27 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from tests.fast_step import fast_step
 
 from plait.data import CacheError, DataError, RottenTomatoesDataModule
 from plait.data.fetch import fetch_wheel, sha256_file
 from plait.data.reviews import WHEEL, movie_split, read_snippets
-from plait.train import train
-
-CONF = Path(__file__).resolve().parents[2] / "conf"
-FAST = ["data.limit=64", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
-        "+trainer.limit_val_batches=1", "test=false", "logger=csv"]
-
-
-def _fast_step(experiment: str, data_dir: Path, out: Path, *overrides: str) -> pd.DataFrame:
-    """Train `experiment` for two batches on a slice of its real data; the run's metrics."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[f"experiment={experiment}", *FAST, *overrides,
-                                          f"paths.output_dir={out}", f"paths.data_dir={data_dir}"])
-    assert train(cfg) is not None
-    metrics = pd.read_csv(out / "csv" / "metrics.csv")
-    assert cfg.optimized_metric in metrics
-    return metrics
 
 
 @pytest.fixture(scope="module")
@@ -111,5 +95,5 @@ def test_a_file_without_the_snippets_is_refused():
 
 
 def test_one_fast_step_of_the_experiment(plait_cache: Path, tmp_path: Path):
-    metrics = _fast_step("reviews_cnn", plait_cache, tmp_path)
+    metrics = fast_step("reviews_cnn", plait_cache, tmp_path)
     assert "val/sentiment/auroc" in metrics

@@ -7,12 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
+from tests.fast_step import CONF, FAST
 
 from plait.train import check, train
-
-CONF = Path(__file__).resolve().parents[2] / "conf"
-FAST = ["data.limit=64", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
-        "+trainer.limit_val_batches=1", "test=false", "logger=csv"]
 
 
 def _compose(*overrides: str):
