@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from plait.blocks.activations import activation as make_activation
@@ -29,6 +30,7 @@ class Dense(Block):
         self.units = units
         self.use_bias = use_bias
         self.activation = make_activation(activation)
+        self._logits = isinstance(self.activation, nn.Identity)
 
     def build(self, spec: TensorSpec) -> None:
         self.linear = nn.Linear(known_size(spec, -1, self, "last dimension"), self.units,
@@ -36,4 +38,6 @@ class Dense(Block):
         self.built = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.linear(x))  # (B, ..., F) -> (B, ..., units)
+        # The inner Linear holds the weights; F.linear spares a module call on the hot path.
+        y = F.linear(x, self.linear.weight, self.linear.bias)  # (B, ..., F) -> (B, ..., units)
+        return y if self._logits else self.activation(y)
