@@ -1,7 +1,9 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from plait.blocks import ACTIVATIONS, MLP, Dense, activation
+from plait.blocks.activations import FUNCTIONS, activation_function
 from plait.graph import TensorSpec
 
 
@@ -32,7 +34,34 @@ def test_dense_parameters_match_keras():
 def test_dense_without_activation_gives_logits():
     block = Dense(3).build_like(torch.randn(2, 5))
     x = torch.randn(2, 5)
-    assert torch.allclose(block(x), block.linear(x))
+    assert torch.allclose(block(x), F.linear(x, block.weight, block.bias))
+    linear = Dense(3, activation="linear").build_like(x)
+    assert torch.allclose(linear(x), F.linear(x, linear.weight, linear.bias))
+
+
+def test_dense_state_is_weight_and_bias():
+    block = Dense(4, activation="relu").build_like(torch.randn(2, 6))
+    assert list(block.state_dict()) == ["weight", "bias"]
+    assert block.weight.shape == (4, 6)
+    assert repr(block) == "Dense(units=4, activation='relu')"
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_named_activations_apply_as_their_module_does(name):
+    x = torch.randn(3, 5)
+    block = Dense(4, activation=name).build_like(x)
+    expected = activation(name)(F.linear(x, block.weight, block.bias))
+    assert torch.allclose(block(x), expected)
+
+
+def test_dense_calls_an_activation_module_as_a_submodule():
+    x = torch.randn(3, 5)
+    block = Dense(4, activation=torch.nn.PReLU()).build_like(x)
+    assert "activation.weight" in block.state_dict()
+    seen = []
+    block.activation.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    assert torch.allclose(block(x), block.activation(F.linear(x, block.weight, block.bias)))
+    assert seen[0] == (3, 4)
 
 
 def test_dense_refuses_a_variable_last_dimension():
@@ -46,6 +75,10 @@ def test_activation_names():
     assert set(ACTIVATIONS) >= {"relu", "tanh", "sigmoid", "gelu"}
     with pytest.raises(ValueError, match=r"unknown activation 'relux': expected None or one of"):
         activation("relux")
+    assert set(FUNCTIONS) == set(ACTIVATIONS)
+    assert activation_function(None) is None and activation_function("linear") is None
+    with pytest.raises(ValueError, match=r"unknown activation 'relux'"):
+        Dense(3, activation="relux")
 
 
 @pytest.mark.parametrize(("shape", "batch_norm"), [((20,), False), ((20,), True), ((6, 20), True)])

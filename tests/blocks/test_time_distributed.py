@@ -28,7 +28,7 @@ def test_a_module_returning_a_tuple_and_a_list():
 def test_a_lazy_block_is_built_without_the_step_dimension():
     block = TimeDistributed(Dense(8))
     block.build(TensorSpec((None, 4)))
-    assert block.module.linear.in_features == 4
+    assert block.module.weight.shape[1] == 4
     assert block(torch.randn(2, 9, 4)).shape == (2, 9, 8)
 
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plait.blocks.activations import activation as make_activation
+from plait.blocks.activations import activation_function
 from plait.blocks.base import Block, known_size
 from plait.graph import TensorSpec
 
@@ -14,30 +14,38 @@ from plait.graph import TensorSpec
 class Dense(Block):
     """Keras' `Dense`: `activation(x @ W + b)` on the last dimension; heads use it for logits.
 
-    Parameters: `in_features * units + units` (64 -> 32 gives 2,080, as in Keras).
+    Parameters: `in_features * units + units` (64 -> 32 gives 2,080, as in Keras), held as
+    `weight` `(units, in_features)` and `bias` `(units,)`, initialised as `nn.Linear`'s.
 
     Args:
         units: output features.
-        activation: name of the activation (`"relu"`, `"tanh"`, ...); None for logits.
+        activation: name of the activation (`"relu"`, `"tanh"`, ...), applied as a function;
+            or an `nn.Module` (a `PReLU`, say), called as a submodule; None for logits.
         use_bias: whether to add a bias.
 
     Shape:
         `(B, ..., F) -> (B, ..., units)`
     """
 
-    def __init__(self, units: int, *, activation: str | None = None, use_bias: bool = True) -> None:
+    def __init__(self, units: int, *, activation: str | nn.Module | None = None,
+                 use_bias: bool = True) -> None:
         super().__init__()
         self.units = units
         self.use_bias = use_bias
-        self.activation = make_activation(activation)
-        self._logits = isinstance(self.activation, nn.Identity)
+        self.activation = activation  # a module is registered as a submodule
+        self._function = None if isinstance(activation, nn.Module) else activation_function(activation)
 
     def build(self, spec: TensorSpec) -> None:
-        self.linear = nn.Linear(known_size(spec, -1, self, "last dimension"), self.units,
-                                bias=self.use_bias)
+        linear = nn.Linear(known_size(spec, -1, self, "last dimension"), self.units, bias=self.use_bias)
+        self.weight, self.bias = linear.weight, linear.bias
         self.built = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # The inner Linear holds the weights; F.linear spares a module call on the hot path.
-        y = F.linear(x, self.linear.weight, self.linear.bias)  # (B, ..., F) -> (B, ..., units)
-        return y if self._logits else self.activation(y)
+        y = F.linear(x, self.weight, self.bias)  # (B, ..., F) -> (B, ..., units)
+        if self._function is not None:
+            return self._function(y)
+        return self.activation(y) if isinstance(self.activation, nn.Module) else y
+
+    def extra_repr(self) -> str:
+        named = isinstance(self.activation, str)
+        return f"units={self.units}" + (f", activation={self.activation!r}" if named else "")
