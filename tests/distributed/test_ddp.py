@@ -7,9 +7,11 @@ import subprocess
 import sys
 import time
 
+import optuna
 import pandas as pd
 import pytest
 import torch
+from omegaconf import OmegaConf
 from tests.distributed.conftest import ROOT, last_weights, leftover_ranks, train
 
 
@@ -115,3 +117,39 @@ def test_torchrun_starts_the_ranks_and_plait_starts_none(tmp_path, quick):
     assert result.returncode == 0, result.stderr[-3000:]
     assert not (tmp_path / ".plait").exists()  # torchrun started the processes, not plait
     assert (tmp_path / "csv" / "metrics.csv").is_file()
+
+
+def test_an_optuna_trial_trains_on_two_processes_with_its_sampled_values(tmp_path, quick):
+    """The sampling sweeper asks once per trial; both ranks of the trial train on that ask."""
+    result = train("-m", *quick, "trainer=ddp_cpu", "trainer.max_epochs=1", "hparams_search=loss_weights",
+                   "hydra.sweeper.n_trials=2", "hydra.sweeper.weights=null", "test=false",
+                   "+hydra.sweeper.params={model.optimizer.lr:'tag(log, interval(1e-4, 1e-1))'}",
+                   f"paths.log_dir={tmp_path}", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = tmp_path / "digits" / "optuna" / "loss_weights"
+    study = optuna.load_study(study_name="loss_weights", storage=f"sqlite:///{folder / 'optuna.db'}")
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    for trial in study.trials:  # rank 0 wrote the trial's config; every rank trained on it
+        ranks = OmegaConf.load(folder / str(trial.number) / ".plait" / "rank_config.yaml")
+        assert ranks.model.optimizer.lr == pytest.approx(trial.params["model.optimizer.lr"])
+        assert trial.intermediate_values  # rank 0 reported to the study
+    assert study.trials[0].params != study.trials[1].params
+    assert leftover_ranks() == []
+
+
+def test_submitit_local_runs_each_trial_as_a_two_task_job(tmp_path, quick):
+    """hydra/launcher=local: the SLURM path on this machine, one submitit task per rank."""
+    result = train("-m", *quick, "trainer=ddp_cpu", "trainer.max_epochs=1", "hydra/launcher=local",
+                   "model.optimizer.lr=0.001,0.01", f"hydra.sweep.dir={tmp_path}", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted((tmp_path / ".submitit").glob("[0-9]*"))
+    assert len(jobs) == 2
+    for job in jobs:  # each job is two tasks, and the two are one process group
+        logs = [(job / f"{job.name}_{task}_log.err").read_text() for task in (0, 1)]
+        assert "GLOBAL_RANK: 0, MEMBER: 1/2" in logs[0]
+        assert "GLOBAL_RANK: 1, MEMBER: 2/2" in logs[1]
+    for trial, lr in (("0", 0.001), ("1", 0.01)):
+        config = OmegaConf.load(tmp_path / trial / ".hydra" / "config.yaml")
+        assert config.model.optimizer.lr == lr
+        assert not (tmp_path / trial / ".plait").exists()  # submitit started the ranks, not plait
+        assert len(pd.read_csv(tmp_path / trial / "csv" / "metrics.csv")["val/digit/acc"].dropna()) == 1

@@ -15,7 +15,7 @@ from plait.train.build import build_callbacks, build_loggers, build_trainer, pro
 from plait.train.check import prepare
 from plait.train.errors import ConfigError
 from plait.train.loggers import log_run
-from plait.train.ranks import node_ranks
+from plait.train.ranks import adopt_submitit_tasks, node_ranks
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ def train(cfg: DictConfig) -> float | None:
     log.info("graph:\n%s", checked.summary)
     loggers = build_loggers(cfg)
     config = OmegaConf.to_container(cfg, resolve=True)
+    adopt_submitit_tasks()
     trainer = build_trainer(cfg, [*build_callbacks(cfg), SameConfigOnEveryRank(config)], loggers)
     try:
         with node_ranks(trainer, cfg):

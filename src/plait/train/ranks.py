@@ -5,7 +5,8 @@ Hydra multirun that runs the whole sweep again, and a sampling sweeper (Optuna) 
 rank different values. plait starts the ranks itself instead: rank 0 resolves the config
 once, writes it into the run folder and starts ranks 1..N-1 on that file. `LOCAL_RANK` in
 every rank's environment tells Lightning that the processes exist already. Under torchrun
-or SLURM the processes are started outside, and this module does nothing.
+or SLURM the processes are started outside, and this module does nothing, but for
+submitit's local executor, whose tasks it tells their ranks (`adopt_submitit_tasks`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ from plait.train.errors import ConfigError, RankError
 
 # How long the ranks that still run get to finish after one has failed, before they are stopped.
 GRACE_SECONDS = 30.0
+
+
+def adopt_submitit_tasks() -> None:
+    """Give a task of submitit's local executor the variables torchrun gives its processes.
+
+    On SLURM, Lightning reads each task's rank from SLURM's variables. submitit's local
+    executor (`hydra/launcher=local`, the SLURM path on one machine) sets only its own
+    `SUBMITIT_LOCAL_*` ones, so without this every task would believe it is alone. With
+    `RANK`, `LOCAL_RANK`, `WORLD_SIZE`, `GROUP_RANK`, `MASTER_ADDR` and `MASTER_PORT`
+    set, Lightning takes the processes as started outside (its TorchElastic environment)
+    and checks that their number equals `devices * num_nodes`. Call it before the Trainer
+    is made; elsewhere it does nothing.
+    """
+    if "SUBMITIT_LOCAL_JOB_ID" not in os.environ or "RANK" in os.environ:
+        return
+    from submitit.helpers import TorchDistributedEnvironment
+
+    # Every task sees every device, as under SLURM: Lightning picks the local rank's own.
+    TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
+    os.environ["GROUP_RANK"] = os.environ.get("SUBMITIT_LOCAL_NODEID", "0")
 
 
 def would_relaunch(trainer: L.Trainer) -> bool:
