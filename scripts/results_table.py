@@ -26,7 +26,7 @@ def run_row(run: Path) -> dict[str, str]:
     frame = pd.read_csv(metrics_file)
     target, mode = config["optimized_metric"], config.get("optimized_mode", "min")
     epochs = frame.dropna(subset=[target]) if target in frame else frame.iloc[0:0]
-    row = {"run": " ".join(overrides), "epochs": str(int(frame["epoch"].max()) + 1)}
+    row = {"run": " ".join(overrides), "epochs": str(epochs_trained(frame))}
     if len(epochs):
         best = epochs[target].idxmax() if mode == "max" else epochs[target].idxmin()
         row |= {c: _fmt(epochs.loc[best, c]) for c in sorted(frame) if c.startswith("val/")}
@@ -34,6 +34,14 @@ def run_row(run: Path) -> dict[str, str]:
     if len(tested):
         row |= {c: _fmt(tested[c].dropna().iloc[-1]) for c in sorted(tested) if tested[c].notna().any()}
     return row
+
+
+def epochs_trained(frame: pd.DataFrame) -> int:
+    """1 + the last epoch with a `train/` or `val/` metric: the test step after fit logs the
+    epoch index one past the last trained epoch, so it is not counted."""
+    fitting = frame.filter(regex=r"^(train|val)/").notna().any(axis=1)
+    last = frame.loc[fitting, "epoch"].max()
+    return 0 if pd.isna(last) else int(last) + 1
 
 
 def _fmt(value: float) -> str:
