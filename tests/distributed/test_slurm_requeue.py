@@ -1,0 +1,48 @@
+"""A SLURM job preempted and requeued resumes where it stopped, in the same run folder.
+
+SLURM is simulated: its environment variables, and an `scontrol` on PATH that records the
+requeue it is asked for. Lightning's SLURM environment does the rest, as on a cluster:
+SIGUSR1 saves `hpc_ckpt_1.ckpt` and requeues; the job, started again, restores it."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pandas as pd
+from tests.distributed.conftest import ROOT
+
+SLURM = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "plait", "SLURM_JOB_ID": "4242", "SLURM_PROCID": "0",
+         "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NODELIST": "127.0.0.1"}
+
+
+def test_a_requeued_job_resumes_from_its_checkpoint_and_keeps_its_metrics(tmp_path):
+    scontrol = tmp_path / "bin" / "scontrol"
+    scontrol.parent.mkdir()
+    scontrol.write_text('#!/bin/sh\necho "$@" >> "$SCONTROL_LOG"\n')
+    scontrol.chmod(0o755)
+    requeued = tmp_path / "requeued.txt"
+    env = {**os.environ, **SLURM, "PATH": f"{scontrol.parent}:{os.environ['PATH']}",
+           "SCONTROL_LOG": str(requeued), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    run = tmp_path / "run"
+    command = [sys.executable, "train.py", "experiment=digits", "logger=csv", "trainer.max_epochs=3",
+               f"hydra.run.dir={run}"]
+
+    job = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in job.stdout:
+        if line.startswith("epoch 1/3"):
+            job.send_signal(signal.SIGUSR1)  # what SLURM sends before preempting (signal=USR1@90)
+        if requeued.is_file():
+            break
+    job.kill()  # SLURM ends the job it requeued
+    job.wait(timeout=60)
+    assert requeued.read_text().split() == ["requeue", "4242"]
+    assert (run / "hpc_ckpt_1.ckpt").is_file()
+
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"Restored all states from the checkpoint at {run / 'hpc_ckpt_1.ckpt'}" in again.stdout + again.stderr
+    assert "epoch 1/3" not in again.stdout and "epoch 3/3" in again.stdout
+    metrics = pd.read_csv(run / "csv" / "metrics.csv")
+    assert sorted(metrics["val/digit/acc"].dropna().index.map(metrics["epoch"])) == [0, 1, 2]  # epoch 0 kept
+    assert metrics["test/digit/acc"].notna().sum() == 1
