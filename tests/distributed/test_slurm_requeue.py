@@ -17,15 +17,17 @@ SLURM = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "plait", "SLURM_JOB_ID": "4242",
 
 
 def test_a_requeued_job_resumes_from_its_checkpoint_and_keeps_its_metrics(tmp_path):
+    """The resumed job also continues its wandb run: both starts use one run id."""
     scontrol = tmp_path / "bin" / "scontrol"
     scontrol.parent.mkdir()
     scontrol.write_text('#!/bin/sh\necho "$@" >> "$SCONTROL_LOG"\n')
     scontrol.chmod(0o755)
     requeued = tmp_path / "requeued.txt"
     env = {**os.environ, **SLURM, "PATH": f"{scontrol.parent}:{os.environ['PATH']}",
-           "SCONTROL_LOG": str(requeued), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+           "SCONTROL_LOG": str(requeued), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
+           "WANDB_MODE": "offline"}
     run = tmp_path / "run"
-    command = [sys.executable, "train.py", "experiment=digits", "logger=csv", "trainer.max_epochs=3",
+    command = [sys.executable, "train.py", "experiment=digits", "logger=wandb", "trainer.max_epochs=3",
                f"hydra.run.dir={run}"]
 
     job = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -46,3 +48,5 @@ def test_a_requeued_job_resumes_from_its_checkpoint_and_keeps_its_metrics(tmp_pa
     metrics = pd.read_csv(run / "csv" / "metrics.csv")
     assert sorted(metrics["val/digit/acc"].dropna().index.map(metrics["epoch"])) == [0, 1, 2]  # epoch 0 kept
     assert metrics["test/digit/acc"].notna().sum() == 1
+    starts = sorted((run / "wandb").glob("offline-run-*"))
+    assert len(starts) == 2 and len({start.name.rsplit("-", 1)[1] for start in starts}) == 1  # one wandb run

@@ -95,3 +95,15 @@ def _drain(fd: int, proc: subprocess.Popen, timeout: float) -> str:
     proc.wait(timeout=30)
     os.close(fd)
     return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_run_started_again_in_its_folder_continues_its_wandb_run(tmp_path) -> None:
+    first = wandb_logger(save_dir=str(tmp_path / "run"), project="p")
+    again = wandb_logger(save_dir=str(tmp_path / "run"), project="p")
+    other = wandb_logger(save_dir=str(tmp_path / "other"), project="p")
+    ids = [logger._wandb_init["id"] for logger in (first, again, other)]
+    assert ids[0] == ids[1] != ids[2]
+    assert (tmp_path / "run" / ".plait" / "wandb_run_id").read_text().strip() == ids[0]
+    assert first._wandb_init["resume"] == "allow"
+    chosen = wandb_logger(save_dir=str(tmp_path / "run"), project="p", id="mine")
+    assert chosen._wandb_init["id"] == "mine"

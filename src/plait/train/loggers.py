@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import netrc
 import os
+import secrets
 import shutil
+import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 DEFAULT_HOST = "https://api.wandb.ai"
 
@@ -58,14 +61,31 @@ def wandb_logger(*, save_dir: str, offline: bool | None = None, project: str = "
         project: the wandb project.
         name: the wandb run name; wandb picks one if None.
         log_model: upload checkpoints (online only).
-        **kwargs: passed on to `wandb.init` (group, job_type, tags, ...).
+        **kwargs: passed on to `wandb.init` (group, job_type, tags, ...). Without an `id`,
+            the run folder's own is used (`run_id`), so a restart continues the same run.
     """
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     is_offline = wandb_offline(offline)
     if os.environ.get("WANDB_MODE", "").lower() == "disabled":
         is_offline = False  # wandb honours WANDB_MODE=disabled itself
+    kwargs.setdefault("id", run_id(save_dir))
+    kwargs.setdefault("resume", "allow")
     return WandbLogger(save_dir=save_dir, offline=is_offline, project=project, name=name,
                        log_model=False if is_offline else log_model, **kwargs)
+
+
+def run_id(save_dir: str) -> str:
+    """The wandb run id of a run folder, made at its first start and kept in
+    `.plait/wandb_run_id`: a run started again in its folder (a requeued SLURM job)
+    continues its wandb run instead of opening a second one. Only rank 0 writes it."""
+    path = Path(save_dir) / ".plait" / "wandb_run_id"
+    if path.is_file():
+        return path.read_text().strip()
+    made = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    if rank_zero_only.rank == 0:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(made + "\n")
+    return made
 
 
 def log_run(loggers: Sequence[Any], config: Mapping[str, Any], summary: str,
