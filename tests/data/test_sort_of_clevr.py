@@ -33,13 +33,24 @@ def clevr(tmp_path_factory: pytest.TempPathFactory) -> SortOfClevrDataModule:
 
 def test_batches_are_keyed_typed_and_shaped(clevr: SortOfClevrDataModule):
     batch = next(iter(clevr.train_dataloader()))
-    assert set(batch) == clevr.provides == {"image", "question", "answer", "kind", "relational"}
+    assert set(batch) == clevr.provides == {"image", "objects", "question", "answer", "kind", "relational"}
     assert batch["image"].dtype == torch.float32 and batch["image"].shape == (16, 3, 75, 75)
     assert batch["image"].min() >= 0 and batch["image"].max() == 1  # white background
     assert batch["question"].dtype == torch.float32 and batch["question"].shape == (16, 11)
     for key in ("answer", "kind", "relational"):
         assert batch[key].dtype == torch.int64 and batch[key].shape == (16,)
     assert torch.equal(batch["relational"], (batch["kind"] >= 3).long())
+    assert batch["objects"].dtype == torch.float32 and batch["objects"].shape == (16, 6, 10)
+
+
+def test_objects_describe_the_pixels(clevr: SortOfClevrDataModule):
+    """Each row of `objects` is one object of the image: its colour, centre and shape."""
+    batch = next(iter(clevr.val_dataloader()))
+    for image, objects in zip(batch["image"].numpy(), batch["objects"].numpy()):
+        measured = _measured(np.round(image * 255).astype(np.uint8))
+        assert np.array_equal(objects[:, :6], np.eye(6))  # row c is colour c
+        assert np.allclose((objects[:, 6:8] + 1) / 2 * (SIZE - 1), measured[:, :2])
+        assert np.array_equal(objects[:, 8:].argmax(-1), measured[:, 2])
 
 
 def test_sizes_and_splits_hold_whole_images(clevr: SortOfClevrDataModule):

@@ -128,6 +128,18 @@ def question_vectors(colours: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     return vectors
 
 
+def object_vectors(scenes: np.ndarray, size: int) -> np.ndarray:
+    """The scenes as state descriptions, the paper's alternative to pixels: `(N, 6, 10)`
+    float32, one row per object (row c for colour c): colour one-hot, `(x, y)` in [-1, 1],
+    shape one-hot."""
+    n, objects = scenes.shape[:2]
+    vectors = np.zeros((n, objects, len(COLOURS) + 2 + len(SHAPES)), dtype=np.float32)
+    vectors[:, :, :len(COLOURS)] = np.eye(len(COLOURS), dtype=np.float32)
+    vectors[:, :, len(COLOURS):len(COLOURS) + 2] = scenes[:, :, :2] / (size - 1) * 2 - 1
+    np.put_along_axis(vectors, len(COLOURS) + 2 + scenes[:, :, 2:3], 1.0, axis=-1)
+    return vectors
+
+
 def generate(dest: Path, *, num_images: int, questions: int, size: int, half: int,
              seed: int) -> None:
     """Write scenes, images, question colours and kinds, and answers into `dest`."""
@@ -148,7 +160,9 @@ def generate(dest: Path, *, num_images: int, questions: int, size: int, half: in
 class SortOfClevrDataModule(DictDataModule):
     """Sort-of-CLEVR batches: `image` (B, 3, S, S) float32 in [0, 1], `question` (B, 11)
     float32, `answer` (B,) int64 (see `ANSWERS`), and for reports `kind` (B,) int64 (see
-    `KINDS`) and `relational` (B,) int64 (1 for relational questions).
+    `KINDS`) and `relational` (B,) int64 (1 for relational questions). `objects` (B, 6, 10)
+    float32 describes the same scene as a set of object vectors (`object_vectors`), for
+    models that reason without reading pixels.
 
     Splits hold whole images, so no image of val or test is seen in training.
 
@@ -195,7 +209,7 @@ class SortOfClevrDataModule(DictDataModule):
 
     @property
     def provides(self) -> frozenset[str]:
-        return frozenset({"image", "question", "answer", "kind", "relational"})
+        return frozenset({"image", "objects", "question", "answer", "kind", "relational"})
 
     @property
     def data_dir(self) -> Path:
@@ -220,15 +234,17 @@ class SortOfClevrDataModule(DictDataModule):
                             f"{QUESTION_DIM}.")
         folder = require_cached_dir(self.data_dir, owner)
         arrays = {name: np.load(folder / f"{name}.npy")
-                  for name in ("images", "colours", "kinds", "answers")}
+                  for name in ("images", "scenes", "colours", "kinds", "answers")}
         kinds = arrays["kinds"]
+        q = self.questions_per_image
+        objects = object_vectors(arrays["scenes"], self.image_size)  # (N, 6, 10), one per image
         columns = {"question": question_vectors(arrays["colours"], kinds),
+                   "objects": np.repeat(objects[:, None], q, axis=1),
                    "answer": arrays["answers"], "kind": kinds.astype(np.int64),
                    "relational": np.asarray(RELATIONAL, dtype=np.int64)[kinds]}
         parts = split_indices(self.num_images, val_fraction=self.val_fraction,
                               test_fraction=self.test_fraction, seed=self.seed, owner=owner)
         gather = partial(scaled, arrays["images"])
-        q = self.questions_per_image
         return {name: SharedInputDataset(
                     gather, "image", np.repeat(images, q),
                     {k: v[images].reshape(len(images) * q, *v.shape[2:]) for k, v in columns.items()})
