@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +61,14 @@ def test_check_needs_no_device_and_starts_no_process(compose_cfg, trainer) -> No
     """A GPU or DDP config checks on a CPU machine: the trainer is validated, not built."""
     checked = run(compose_cfg("experiment=digits", "mode=check", f"trainer={trainer}"))
     assert checked.system.graph.output_names == ["digit"]
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(repo_root, clean_env, tmp_path) -> None:
+    """A script that starts several runs at once: each writes into its own run folder."""
+    command = [sys.executable, "train.py", "experiment=digits", "mode=check", f"paths.log_dir={tmp_path}"]
+    runs = [subprocess.Popen(command, cwd=repo_root, env=clean_env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for proc in runs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    folders = sorted((tmp_path / "digits" / "runs").iterdir())
+    assert len(folders) == 2 and all((f / "graph.txt").is_file() for f in folders)

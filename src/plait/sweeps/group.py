@@ -10,7 +10,7 @@ from hydra.types import RunMode
 
 def sweep_group(task_name: str, log_dir: str | None = None) -> str:
     """`<task>` for a single run; for a job of a multirun, its sweep folder below `log_dir`
-    (`digits/multiruns/2026-01-31_12-00-00`, `posts/optuna/loss_weights`), so the runs of one
+    (`digits/multiruns/2026-01-31_12-00-00-000000`, `posts/optuna/loss_weights`), so the runs of one
     sweep (and of a resumed Optuna study) share one group.
 
     Used from `conf/logger/wandb.yaml` as `group: {_target_: plait.sweeps.sweep_group, ...}`.
