@@ -13,8 +13,9 @@ def plait_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     """`$PLAIT_CACHE` if set, else a folder in pytest's cache that outlives the session."""
     if os.environ.get("PLAIT_CACHE"):
         return Path(os.environ["PLAIT_CACHE"])
-    if request.config.cache is not None:
-        return request.config.cache.mkdir("plait-data")
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    if cache is not None:
+        return cache.mkdir("plait-data")
     return tmp_path_factory.mktemp("plait-data")
 
 
