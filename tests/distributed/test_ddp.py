@@ -153,3 +153,19 @@ def test_submitit_local_runs_each_trial_as_a_two_task_job(tmp_path, quick):
         assert config.model.optimizer.lr == lr
         assert not (tmp_path / trial / ".plait").exists()  # submitit started the ranks, not plait
         assert len(pd.read_csv(tmp_path / trial / "csv" / "metrics.csv")["val/digit/acc"].dropna()) == 1
+
+
+def test_a_branch_without_gradient_in_a_step_does_not_stop_ddp(tmp_path, quick):
+    """Two branches that take turns (tests/distributed/branching.py): in every step one of
+    them gets no gradient. DDP waits for it unless told it may go unused, as the configs do."""
+    turns = ["+model.blocks.turns={_target_:tests.distributed.branching.TakingTurns,features:64}",
+             '+model.nodes.turned="turns(features)"', 'model.nodes.digit="classify(turned)"']
+    result = train(*quick, "trainer=ddp_cpu", "data.batch_size=32", *turns, f"hydra.run.dir={tmp_path / 'ok'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    weights = last_weights(tmp_path / "ok")
+    assert not torch.equal(weights["graph.blocks.turns.branches.0.weight"],
+                           weights["graph.blocks.turns.branches.1.weight"])
+    strict = train(*quick, "trainer=ddp_cpu", "data.batch_size=32", *turns,
+                   "trainer.strategy.find_unused_parameters=false", f"hydra.run.dir={tmp_path / 'strict'}")
+    assert strict.returncode != 0 and "were not used in producing the loss" in strict.stderr + strict.stdout
+    assert leftover_ranks() == []
