@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.fast_step import fast_step
 
 from plait.data import CacheError, DataError, SortOfClevrDataModule
 from plait.data.sort_of_clevr import (
@@ -195,3 +196,14 @@ def test_objects_that_cannot_fit_are_named(tmp_path: Path):
     with pytest.raises(DataError, match=r"six objects of half-size data\.object_size=5 do not fit "
                                         r"apart in a 24x24 image \(data\.image_size\)"):
         data.prepare_data()
+
+
+@pytest.mark.parametrize("merged", ["relation(objects, question)", "concat(objects_flat, question)"])
+def test_the_objects_model_trains_with_either_fusion(tmp_path: Path, merged: str):
+    """conf/model/vqa_relational_objects.yaml: a real step of each fusion on state descriptions."""
+    metrics = fast_step("vqa_relational", tmp_path / "data", tmp_path, "model=vqa_relational_objects",
+                        "data.num_images=60", f'model.nodes.merged="{merged}"')
+    assert metrics["train/answer/loss"].notna().any() and metrics["val/answer/acc"].notna().any()
+    summary = (tmp_path / "graph.txt").read_text()
+    assert ("relation (RelationNetwork)" in summary) == merged.startswith("relation")
+    assert "image" not in summary  # no pixels, no CNN
