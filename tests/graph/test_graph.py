@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from plait.graph import Graph, GraphError, Input, name_module, symbolic_calls_enabled
+from plait.graph import Graph, GraphError, Input, freeze, name_module, symbolic_calls_enabled
 
 
 def mlp_graph() -> Graph:
@@ -102,6 +102,24 @@ def test_probing_leaves_training_flags_and_running_stats_alone():
     Graph(x := Input("x", shape=(4,)), bn(x))
     assert bn.training
     torch.testing.assert_close(bn.running_mean, before)
+
+
+def test_a_frozen_module_trains_in_eval_mode_wherever_it_sits():
+    tower = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Dropout(0.5))
+    for inner in tower[1:]:  # inside another block: batch norm and dropout, not the Linear
+        freeze(inner)
+    x = Input("x", shape=(4,))
+    g = Graph(x, nn.Linear(4, 1)(tower(x)))
+    g.eval()
+    g.train()
+    assert g.training and tower.training and tower[0].training
+    assert not tower[1].training and not tower[2].training
+    stats = tower[1].running_mean.clone()
+    batch = torch.randn(8, 4) * 5 + 3
+    g(batch).sum().backward()
+    torch.testing.assert_close(tower[1].running_mean, stats)  # stored statistics, untouched
+    torch.testing.assert_close(g(batch), g(batch))  # no dropout
+    assert tower[0].weight.grad is not None and tower[1].weight.grad is None
 
 
 def test_named_modules_appear_in_the_graph():

@@ -51,12 +51,15 @@ def test_checkpoint_rebuilds_the_model_alone_and_predicts_the_same(tmp_path, dat
 
 
 def test_a_block_starts_from_another_runs_checkpoint_and_can_be_frozen(tmp_path, data):
-    first = GraphSystem(spec())
+    with_norm = spec()
+    with_norm["blocks"]["trunk"] |= {"batch_norm": True, "dropout": 0.5}
+    first = GraphSystem(with_norm)
     run = trainer(tmp_path, epochs=1)
     run.fit(first, data)
     run.save_checkpoint(tmp_path / "first.ckpt")
     reused = spec()
-    reused["blocks"]["trunk"] |= {"_checkpoint_": str(tmp_path / "first.ckpt"), "_freeze_": True}
+    reused["blocks"]["trunk"] |= {"batch_norm": True, "dropout": 0.5,
+                                  "_checkpoint_": str(tmp_path / "first.ckpt"), "_freeze_": True}
     second = GraphSystem(reused)
     trunk_before = {k: v.clone() for k, v in second.graph.blocks["trunk"].state_dict().items()}
     for key, value in first.graph.blocks["trunk"].state_dict().items():
@@ -64,8 +67,9 @@ def test_a_block_starts_from_another_runs_checkpoint_and_can_be_frozen(tmp_path,
     assert not any(p.requires_grad for p in second.graph.blocks["trunk"].parameters())
     second_run = trainer(tmp_path / "second", epochs=1)
     second_run.fit(second, data)
-    for key, value in second.graph.blocks["trunk"].state_dict().items():
+    for key, value in second.graph.blocks["trunk"].state_dict().items():  # batch-norm statistics too
         torch.testing.assert_close(trunk_before[key], value)
+    assert not second.graph.blocks["trunk"].training and second.graph.blocks["digit_head"].training
     # the second run's checkpoint holds every weight: it loads with the first one gone
     second_run.save_checkpoint(tmp_path / "second.ckpt")
     (tmp_path / "first.ckpt").unlink()

@@ -2,11 +2,18 @@
 
 from plait.graph.errors import GraphError
 from plait.graph.graph import Graph
-from plait.graph.node import Node, module_name, name_module, symbolic_calls_enabled
+from plait.graph.node import (
+    Node,
+    freeze,
+    is_frozen,
+    module_name,
+    name_module,
+    symbolic_calls_enabled,
+)
 from plait.graph.tensor import Input, SymbolicTensor, TensorSpec
 from plait.graph.toposort import topological_order
 
 __all__ = [
     "Graph", "GraphError", "Input", "Node", "SymbolicTensor", "TensorSpec",
-    "module_name", "name_module", "symbolic_calls_enabled", "topological_order",
+    "freeze", "is_frozen", "module_name", "name_module", "symbolic_calls_enabled", "topological_order",
 ]

@@ -11,7 +11,7 @@ import torch.utils._pytree as pytree
 from torch import nn
 
 from plait.graph.errors import GraphError
-from plait.graph.node import Node, module_name
+from plait.graph.node import Node, is_frozen, module_name
 from plait.graph.tensor import SymbolicTensor, dtype_kind
 from plait.graph.toposort import topological_order
 
@@ -25,7 +25,8 @@ class Graph(nn.Module):
     """A functional model: the modules called between `inputs` and `outputs`.
 
     Nodes are put in order once, here; `forward` is one loop over that order. A module
-    called at several nodes is registered once, so its weights are shared.
+    called at several nodes is registered once, so its weights are shared. A module given
+    to `freeze` stays in eval mode when the graph trains.
 
     Args:
         inputs: `Input` tensors: one, a list, or a dict keyed by input name.
@@ -55,6 +56,14 @@ class Graph(nn.Module):
         self._checks = [(n, len(s.shape) + 1, [(i + 1, d) for i, d in enumerate(s.shape) if d is not None],
                          dtype_kind(s.dtype), s) for n, s in self.input_specs.items()]
         self._compile(in_tensors, out_tensors, nodes)
+
+    def train(self, mode: bool = True) -> Graph:
+        super().train(mode)
+        if mode:  # frozen modules, also inside other blocks, run as in inference
+            for module in self.modules():
+                if is_frozen(module):
+                    module.eval()
+        return self
 
     def _compile(self, in_tensors: list[SymbolicTensor], out_tensors: list[SymbolicTensor],
                  nodes: list[Node]) -> None:

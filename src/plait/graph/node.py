@@ -94,6 +94,24 @@ def name_module(module: nn.Module, name: str) -> nn.Module:
     return module
 
 
+def freeze(module: nn.Module) -> nn.Module:
+    """Keep a module's weights fixed, like a Keras layer with `trainable=False`; returns it.
+
+    Its parameters stop taking gradients, and it goes into eval mode, where a `Graph` that
+    holds it (however deep) keeps it when trained: batch norm uses its stored statistics
+    and leaves them alone, dropout is off.
+    """
+    module.requires_grad_(False)
+    module.eval()
+    module.__dict__["_plait_frozen"] = True
+    return module
+
+
+def is_frozen(module: nn.Module) -> bool:
+    """Whether `freeze` was called on this module."""
+    return module.__dict__.get("_plait_frozen", False)
+
+
 def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     """Record `module(*args, **kwargs)` as a node and return symbolic outputs."""
     leaves, arg_tree = pytree.tree_flatten((args, kwargs))

@@ -7,7 +7,15 @@ from typing import Any
 
 from torch import nn
 
-from plait.graph import Graph, GraphError, Input, SymbolicTensor, name_module, topological_order
+from plait.graph import (
+    Graph,
+    GraphError,
+    Input,
+    SymbolicTensor,
+    freeze,
+    name_module,
+    topological_order,
+)
 from plait.spec.checkpoint import load_block_state
 from plait.spec.errors import SpecError
 from plait.spec.expressions import Call, Ref, parse_call
@@ -55,7 +63,7 @@ def build_graph(spec: Mapping, *, where: str = "model", name: str | None = None,
             load_block_state(blocks[block_name], cfg["_checkpoint_"], cfg.get("_checkpoint_block_", block_name),
                              f"{where}.blocks.{block_name}")
         if isinstance(cfg, Mapping) and cfg.get("_freeze_"):
-            blocks[block_name].requires_grad_(False)
+            freeze(blocks[block_name])
     return graph
 
 

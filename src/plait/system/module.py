@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ import torch
 import torchmetrics as tm
 from torch import Tensor, nn
 
-from plait.graph import Graph
+from plait.graph import Graph, is_frozen
 from plait.losses import (
     BALANCERS,
     GradNorm,
@@ -127,6 +128,13 @@ class GraphSystem(L.LightningModule):
 
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         return self._step(batch, "train")
+
+    def on_fit_start(self) -> None:
+        """Silence Lightning's warning about eval-mode modules when they are frozen blocks."""
+        frozen = {id(m) for root in self.modules() if is_frozen(root) for m in root.modules()}
+        in_eval = [m for m in self.modules() if not m.training]
+        if in_eval and all(id(m) in frozen for m in in_eval):
+            warnings.filterwarnings("ignore", message=rf"Found {len(in_eval)} module\(s\) in eval mode")
 
     def on_train_epoch_end(self) -> None:
         """Hand the balancer each output's epoch-average loss, the same on every rank."""
