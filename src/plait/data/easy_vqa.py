@@ -26,10 +26,8 @@ from plait.data.base import DataError, DictDataModule, split_indices
 from plait.data.fetch import (
     CacheError,
     PinnedWheel,
-    build_cached_dir,
     fetch_wheel,
     read_member,
-    require_cached_dir,
 )
 from plait.data.text import build_vocab, encode, tokenize
 
@@ -91,12 +89,12 @@ class EasyVQADataModule(DictDataModule):
         """The cache folder with the decoded images, questions and answers."""
         return self.cache_dir / f"easy_vqa-{WHEEL.version}"
 
-    def prepare_data(self) -> None:
-        build_cached_dir(self.data_dir, partial(_extract, self.cache_dir))
+    def build_cache(self, folder: Path) -> None:
+        _extract(self.cache_dir, folder)
 
     def build_splits(self) -> dict[str, Dataset]:
         owner = type(self).__name__
-        folder = require_cached_dir(self.data_dir, owner)
+        folder = self.cached_dir()
         self.answers = (folder / "answers.txt").read_text().split()
         _check_fits(owner, "num_answers", self.num_answers, len(self.answers), "answers")
         train = _read_questions(folder / "train_questions.json", self.answers)

