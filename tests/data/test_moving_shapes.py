@@ -90,7 +90,7 @@ def test_frame_order_options(tmp_path: Path, shapes: MovingShapesDataModule):
 
 def test_frames_follow_the_tracks(tmp_path: Path):
     data = module(tmp_path, max_shapes=1)
-    clips = data.splits["train"].gather.clips
+    clips = data.splits["train"].shared["frames"].clips
     for clip, video in enumerate(render(clips, np.arange(10), 64)):  # (T, 3, S, S) each
         paint = RGB[clips["colours"][clip, 0]]
         for t, frame in enumerate(video):

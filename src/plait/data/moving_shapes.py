@@ -279,7 +279,7 @@ class MovingShapesDataModule(DictDataModule):
         columns = {"question": ids, "answer": answers.ravel().astype(np.int64),
                    "kind": kinds.ravel().astype(np.int64)}
         frames = ClipFrames(clips, self.image_size, self.frame_order, self.seed)
-        return {name: SharedInputDataset(frames, "frames", r // q, {k: v[r] for k, v in columns.items()})
+        return {name: SharedInputDataset({"frames": frames}, r // q, {k: v[r] for k, v in columns.items()})
                 for name, r in rows.items()}
 
     def _vocab(self, train: list[list[str]], owner: str) -> dict[str, int]:

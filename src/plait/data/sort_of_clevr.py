@@ -36,28 +36,29 @@ YES, NO, SHAPE_ANSWER, COUNT_ANSWER = 0, 1, 2, 4
 
 
 class SharedInputDataset(Dataset):
-    """Rows (questions) that share a larger input (an image, a clip) by id.
+    """Rows (questions) that share larger inputs (an image, a clip, its objects) by id.
 
-    A batch gathers each row's input with `gather`, so an image asked about 20 times is
-    stored once.
+    A batch gathers each row's shared inputs by its id, so an image asked about 20 times
+    is stored once.
 
     Args:
-        gather: maps `(B,)` input ids to the `(B, ...)` float32 inputs of a batch.
-        key: the batch key of the gathered input.
+        shared: batch key -> a function from `(B,)` input ids to that input's `(B, ...)`
+            float32 batch.
         ids: `(N,)` the input each row reads.
         columns: name -> `(N, ...)` arrays, already of the batch's dtype.
     """
 
-    def __init__(self, gather: Callable[[np.ndarray], np.ndarray], key: str, ids: np.ndarray,
+    def __init__(self, shared: dict[str, Callable[[np.ndarray], np.ndarray]], ids: np.ndarray,
                  columns: dict[str, np.ndarray]) -> None:
-        self.gather, self.key, self.ids, self.columns = gather, key, ids, columns
+        self.shared, self.ids, self.columns = shared, ids, columns
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __getitems__(self, indices: Sequence[int]) -> dict[str, Tensor]:
         idx = np.asarray(indices, dtype=np.int64)
-        batch = {self.key: torch.from_numpy(self.gather(self.ids[idx]))}
+        ids = self.ids[idx]
+        batch = {key: torch.from_numpy(gather(ids)) for key, gather in self.shared.items()}
         return batch | {name: torch.from_numpy(a[idx]) for name, a in self.columns.items()}
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:
@@ -235,15 +236,14 @@ class SortOfClevrDataModule(DictDataModule):
                   for name in ("images", "scenes", "colours", "kinds", "answers")}
         kinds = arrays["kinds"]
         q = self.questions_per_image
-        objects = object_vectors(arrays["scenes"], self.image_size)  # (N, 6, 10), one per image
         columns = {"question": question_vectors(arrays["colours"], kinds),
-                   "objects": np.repeat(objects[:, None], q, axis=1),
                    "answer": arrays["answers"], "kind": kinds.astype(np.int64),
                    "relational": np.asarray(RELATIONAL, dtype=np.int64)[kinds]}
         parts = split_indices(self.num_images, val_fraction=self.val_fraction,
                               test_fraction=self.test_fraction, seed=self.seed, owner=owner)
-        gather = partial(scaled, arrays["images"])
+        shared = {"image": partial(scaled, arrays["images"]),  # one of each per image
+                  "objects": object_vectors(arrays["scenes"], self.image_size).__getitem__}
         return {name: SharedInputDataset(
-                    gather, "image", np.repeat(images, q),
+                    shared, np.repeat(images, q),
                     {k: v[images].reshape(len(images) * q, *v.shape[2:]) for k, v in columns.items()})
                 for name, images in parts.items()}
