@@ -1,5 +1,6 @@
 """bAbI tasks 1 and 2, generated: deterministic, and answerable only from the story."""
 
+import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -140,9 +141,11 @@ def test_one_fast_step_of_the_experiment(task: int, tmp_path: Path):
     fast_step("text_qa", tmp_path / "data", tmp_path, f"data.task={task}")
 
 
-def test_the_question_only_baseline_drops_the_story(tmp_path: Path):
+def test_the_question_only_baseline_drops_the_story(tmp_path: Path, caplog):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[
             "experiment=text_qa", "mode=check", "~model.inputs.story", "~model.nodes.story_vec",
             "model.nodes.merged='merge(question_vec)'", f"paths.output_dir={tmp_path}"])
-    assert check(cfg).system.graph.input_names == ["question"]
+    with caplog.at_level(logging.WARNING, logger="plait.train.build"):
+        assert check(cfg).system.graph.input_names == ["question"]
+    assert "the data provides ['story'], which the model does not read" in caplog.text  # a warning

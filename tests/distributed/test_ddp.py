@@ -1,11 +1,13 @@
 """Multi-process training on this CPU (gloo): same results as one process, every rank on
-one config, in single runs, multiruns and a two-node run simulated on localhost."""
+one config, in single runs, multiruns and a two-node run simulated on localhost. The runs
+log as a user's do, to CSV and wandb (offline: no key here); rank 0 alone logs."""
 
 import os
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -13,6 +15,17 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 from tests.distributed.conftest import ROOT, last_weights, leftover_ranks, train
+
+
+@pytest.fixture
+def quick() -> list[str]:
+    """conftest's `quick` with the default loggers (CSV + wandb) instead of `logger=csv`:
+    a user's multi-process run logs to both, and wandb must work on every rank."""
+    return ["experiment=digits", "trainer.max_epochs=2"]
+
+
+def wandb_runs(run: Path) -> list[Path]:
+    return sorted((run / "wandb").glob("offline-run-*"))
 
 
 def free_port() -> int:
@@ -35,6 +48,21 @@ def test_two_processes_reach_the_weights_and_metrics_of_one(tmp_path, quick):
         assert values[0] == pytest.approx(values[1], abs=1e-3), name
     # the validation split (180) and test split (359) end in uneven last batches
     assert not (tmp_path / "two" / "csv" / "rank_1").exists()
+    assert len(wandb_runs(tmp_path / "two")) == 1
+    assert leftover_ranks() == []
+
+
+def test_two_processes_log_once_to_csv_and_wandb(tmp_path):
+    """The default loggers on two ranks: one CSV log, one wandb run, its id the folder's,
+    the graph files in it. Rank 1 gets Lightning's DummyExperiment and logs nothing."""
+    result = train("experiment=digits", "trainer=ddp_cpu", "trainer.devices=2", "trainer.max_epochs=1",
+                   "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=2", "test=false",
+                   f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(pd.read_csv(tmp_path / "csv" / "metrics.csv")["val/digit/acc"].dropna()) == 1
+    [run] = wandb_runs(tmp_path)
+    assert run.name.endswith("-" + (tmp_path / ".plait" / "wandb_run_id").read_text().strip())
+    assert {"graph.txt", "graph.dot", "graph.mmd"} <= {p.name for p in (run / "files").iterdir()}
     assert leftover_ranks() == []
 
 
@@ -47,6 +75,7 @@ def test_a_multirun_gives_every_rank_of_a_trial_that_trial_s_values(tmp_path, qu
         config = (tmp_path / trial / ".plait" / "rank_config.yaml").read_text()
         assert f"lr: {lr}" in config
         assert (tmp_path / trial / "csv" / "metrics.csv").is_file()
+        assert len(wandb_runs(tmp_path / trial)) == 1  # each trial its own wandb run
     assert leftover_ranks() == []
 
 
@@ -74,7 +103,9 @@ def test_two_nodes_simulated_on_localhost(tmp_path, quick):
     outputs = [node.communicate(timeout=300)[0] for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     assert (tmp_path / "0" / "csv" / "metrics.csv").is_file()  # the global rank 0 logs
+    assert len(wandb_runs(tmp_path / "0")) == 1
     assert not (tmp_path / "1" / "csv" / "metrics.csv").exists()  # the other node does not
+    assert not (tmp_path / "1" / "wandb").exists()
     one = train(*quick, "trainer=cpu", "data.batch_size=64", f"hydra.run.dir={tmp_path / 'one'}")
     assert one.returncode == 0, one.stderr[-3000:]
     a, b = last_weights(tmp_path / "one"), last_weights(tmp_path / "0")
@@ -93,7 +124,7 @@ def test_a_rank_that_dies_fails_the_run_quickly_and_names_it(tmp_path, quick):
 
 
 def test_more_cpu_processes_than_cores_is_refused():
-    result = train("experiment=digits", "logger=csv", "trainer=ddp_cpu", "trainer.devices=64", "hydra.run.dir=/tmp/plait-too-many")
+    result = train("experiment=digits", "trainer=ddp_cpu", "trainer.devices=64", "hydra.run.dir=/tmp/plait-too-many")
     assert result.returncode != 0
     assert "trainer.devices: 64 CPU processes asked for, but this machine has" in result.stderr
 
@@ -103,7 +134,7 @@ def test_a_main_port_in_use_is_refused():
         busy.bind(("", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = train("experiment=digits", "logger=csv", "trainer=ddp_cpu", "hydra.run.dir=/tmp/plait-port",
+        result = train("experiment=digits", "trainer=ddp_cpu", "hydra.run.dir=/tmp/plait-port",
                        env={"MASTER_PORT": str(port)})
     assert result.returncode != 0
     assert f"MASTER_PORT: port {port} on 127.0.0.1 is in use" in result.stderr
@@ -115,8 +146,11 @@ def test_torchrun_starts_the_ranks_and_plait_starts_none(tmp_path, quick):
                             cwd=ROOT, capture_output=True, text=True, timeout=300,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert not (tmp_path / ".plait").exists()  # torchrun started the processes, not plait
+    assert not (tmp_path / ".plait" / "rank_config.yaml").exists()  # torchrun started them, not plait
     assert (tmp_path / "csv" / "metrics.csv").is_file()
+    # the two processes made their loggers side by side; the one wandb run has the folder's id
+    [run] = wandb_runs(tmp_path)
+    assert run.name.endswith("-" + (tmp_path / ".plait" / "wandb_run_id").read_text().strip())
 
 
 def test_an_optuna_trial_trains_on_two_processes_with_its_sampled_values(tmp_path, quick):
@@ -151,8 +185,10 @@ def test_submitit_local_runs_each_trial_as_a_two_task_job(tmp_path, quick):
     for trial, lr in (("0", 0.001), ("1", 0.01)):
         config = OmegaConf.load(tmp_path / trial / ".hydra" / "config.yaml")
         assert config.model.optimizer.lr == lr
-        assert not (tmp_path / trial / ".plait").exists()  # submitit started the ranks, not plait
+        assert not (tmp_path / trial / ".plait" / "rank_config.yaml").exists()  # submitit started them
         assert len(pd.read_csv(tmp_path / trial / "csv" / "metrics.csv")["val/digit/acc"].dropna()) == 1
+        [run] = wandb_runs(tmp_path / trial)  # the two tasks agreed on the trial's run id
+        assert run.name.endswith("-" + (tmp_path / trial / ".plait" / "wandb_run_id").read_text().strip())
 
 
 def test_a_branch_without_gradient_in_a_step_does_not_stop_ddp(tmp_path, quick):

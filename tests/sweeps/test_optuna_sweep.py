@@ -53,12 +53,12 @@ def test_study_resumes_and_keeps_finished_trials(train_cli, tiny, tmp_path) -> N
 
 def test_failed_and_pruned_trials_are_recorded_and_the_sweep_goes_on(train_cli, tiny,
                                                                    tmp_path) -> None:
-    """Three learning rates, one of which (-1) makes training fail; a pruner that stops any
-    trial below an accuracy of 2 (every trial) after one epoch. The brute-force sampler tries
-    each rate once, so the outcome is fixed whatever the order."""
+    """Four learning rates: -1 is refused, 1e12 makes the loss NaN, and both trials fail; a
+    pruner stops any trial below an accuracy of 2 (every other trial) after one epoch. The
+    brute-force sampler tries each rate once, so the outcome is fixed whatever the order."""
     result = train_cli(["-m", *tiny, *QUICK, "hydra.sweeper.n_trials=5",
                         "hydra.sweeper.study_name=mixed", "hydra.sweeper.weights=null",
-                        "model.optimizer.lr=0.003,-1.0,0.001",
+                        "model.optimizer.lr=0.003,-1.0,0.001,1e12",
                         "hydra.sweeper.sampler=null",
                         "+hydra.sweeper.sampler={_target_:optuna.samplers.BruteForceSampler,seed:0}",
                         "hydra.sweeper.pruner=null",
@@ -68,10 +68,11 @@ def test_failed_and_pruned_trials_are_recorded_and_the_sweep_goes_on(train_cli, 
     folder = tmp_path / "digits" / "optuna" / "mixed"
     trials = study_of(folder, "mixed").trials
     states = {t.params["model.optimizer.lr"]: t.state.name for t in trials}
-    assert states == {-1.0: "FAIL", 0.003: "PRUNED", 0.001: "PRUNED"}  # 3 points, then it ends
-    failed = next(t for t in trials if t.state.name == "FAIL")
-    assert "Invalid learning rate" in failed.user_attrs["error"]
-    assert "Invalid learning rate" in (folder / str(failed.number) / "error.txt").read_text()
+    assert states == {-1.0: "FAIL", 1e12: "FAIL", 0.003: "PRUNED", 0.001: "PRUNED"}  # 4 points, then it ends
+    failed = {t.params["model.optimizer.lr"]: t for t in trials if t.state.name == "FAIL"}
+    assert "Invalid learning rate" in failed[-1.0].user_attrs["error"]
+    assert "Invalid learning rate" in (folder / str(failed[-1.0].number) / "error.txt").read_text()
+    assert "the loss is not finite" in failed[1e12].user_attrs["error"]
     assert all(list(t.intermediate_values) == [0] for t in trials if t.state.name == "PRUNED")
     table = make_report(folder).table.set_index("model.optimizer.lr")
     assert table.loc["-1.0", "state"] == "FAIL" and table.loc["0.003", "epochs"] == 1

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import torch
+from tests.train.conftest import run_script
 
 from plait.train import main
 
@@ -45,6 +49,24 @@ CASES = {
     "predict without a checkpoint": (["mode=predict"], ["ckpt_path", "mode=predict"]),
     "model key unknown": (["+model.optimiser.lr=0.1"], ["model.optimiser", "unknown key", "optimizer"]),
     "data argument unknown": (["+data.batchsize=3"], ["DigitsDataModule", "batchsize"]),
+    "top-level key misspelt": (["+trainr.max_epochs=1"],
+                               ["trainr", "not a key of the run config", "did you mean trainer"]),
+    "output key misspelt": (["+model.outputs.digit.wieght=0.5"],
+                            ["model.outputs.digit.wieght", "did you mean weight"]),
+    "paths key misspelt": (["+paths.data_dri=/tmp"], ["paths.data_dri", "did you mean data_dir"]),
+    "callback argument unknown": (["+callbacks.model_checkpoint.save_topk=3"],
+                                  ["callbacks.model_checkpoint.save_topk", "ModelCheckpoint",
+                                   "did you mean save_top_k"]),
+    "logger argument unknown": (["+logger.csv.flush_every=3"], ["logger.csv.flush_every", "CSVLogger"]),
+    "negative learning rate": (["model.optimizer.lr=-1"],
+                               ["model.optimizer", "torch.optim.adam.Adam(lr=-1)", "Invalid learning rate"]),
+    "learning rate as text": (["model.optimizer.lr=fast"],
+                              ["model.optimizer.lr", "expected a number", "'fast'"]),
+    "scheduler argument as text": (
+        ["model.scheduler={_target_: torch.optim.lr_scheduler.StepLR, _partial_: true, step_size: 2, gamma: half}"],
+        ["model.scheduler.gamma", "expected a number", "'half'"]),
+    "trainer number as text": (["trainer.max_epochs=ten"], ["trainer.max_epochs", "'ten'"]),
+    "resume value unknown": (["resume=yes"], ["resume", "null or auto", "'yes'"]),
 }
 
 
@@ -84,3 +106,55 @@ def test_script_full_error_shows_traceback(run, tmp_path) -> None:
                  env={"HYDRA_FULL_ERROR": "1"})
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "LossError" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def digits_checkpoint(tmp_path_factory) -> Path:
+    """A real checkpoint: one epoch of the digits experiment through train.py."""
+    run_dir = tmp_path_factory.mktemp("digits_run")
+    result = run_script([DIGITS, "trainer.max_epochs=1", "logger=csv", "test=false"], run_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+def _truncated(checkpoint: Path, folder: Path) -> Path:
+    cut = folder / "cut.ckpt"
+    cut.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    return cut
+
+
+CHECKPOINT_CASES = {  # ckpt_path (from the digits checkpoint and a tmp folder), overrides, message parts
+    "missing": (lambda ckpt, tmp: tmp / "nope.ckpt", [], ["ckpt_path", "nope.ckpt", "no checkpoint file"]),
+    "truncated": (_truncated, [], ["ckpt_path", "cut.ckpt", "not a readable checkpoint"]),
+    "not a checkpoint": (lambda ckpt, tmp: ckpt.parent.parent / "graph.txt", [],
+                         ["ckpt_path", "graph.txt", "not a readable checkpoint"]),
+    "another model": (lambda ckpt, tmp: ckpt, ["model.blocks.classify.units=5"],
+                      ["ckpt_path", "a checkpoint of another model", "of another shape: ['classify']"]),
+    "another model's blocks": (lambda ckpt, tmp: ckpt, ["model.nodes.digit='classify(image)'",
+                                                        "encoder@model.blocks.features=mlp"],
+                               ["another model", "features"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINT_CASES))
+def test_a_bad_ckpt_path_is_one_named_message(case, digits_checkpoint, compose_cfg, capsys,
+                                              tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    path, overrides, expected = CHECKPOINT_CASES[case]
+    cfg = compose_cfg(DIGITS, f"ckpt_path={path(digits_checkpoint, tmp_path)}", "logger=csv", *overrides)
+    with pytest.raises(SystemExit) as exit_info:
+        main(cfg)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    for text in expected:
+        assert text in err, f"{text!r} not in {err!r}"
+    assert "Traceback" not in err
+
+
+def test_load_checkpoint_names_a_corrupt_file(digits_checkpoint, tmp_path) -> None:
+    from plait import load_checkpoint
+    from plait.system import CheckpointError
+
+    with pytest.raises(CheckpointError, match=r"path: '.*cut.ckpt' is not a readable checkpoint"):
+        load_checkpoint(_truncated(digits_checkpoint, tmp_path))
+    assert load_checkpoint(digits_checkpoint).predict({"image": torch.zeros(2, 1, 8, 8)})["digit"].shape == (2, 10)

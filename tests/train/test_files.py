@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from plait.train import ConfigError, check, train
+from plait.train import ConfigError, check, main, train
 
 
 @pytest.fixture
@@ -40,7 +42,65 @@ def test_files_data_trains(compose_cfg, my_csv, tmp_path) -> None:
     assert {"val/label/acc", "test/label/acc"} <= set(metrics.columns)
 
 
+def test_a_column_the_model_does_not_read_is_an_error(compose_cfg, my_csv) -> None:
+    overrides = [o.replace("{label: species}", "{label: species, size: x4}")
+                 for o in readme_overrides(my_csv)]
+    with pytest.raises(ConfigError, match=r"the data provides \['size'\], which the model does not read"):
+        check(compose_cfg(*overrides, "mode=check"))
+
+
 def test_files_model_needs_its_sizes(compose_cfg, my_csv) -> None:
     overrides = [o for o in readme_overrides(my_csv) if not o.startswith("model.inputs")]
     with pytest.raises(ConfigError, match="model.inputs.features.shape"):
         check(compose_cfg(*overrides, "mode=check"))
+
+
+# Each spoils the README's CSV and returns the file to train on and the message it must give.
+def nan_in_x2(path: Path) -> tuple[Path, str]:
+    frame = pd.read_csv(path)
+    frame.loc[[7, 9, 40], "x2"] = np.nan
+    frame.to_csv(path, index=False)
+    return path, (f"data.train_path: {path}: column 'x2' (input 'features') has 3 rows with NaN "
+                  "or Inf (first at row 7, counting from 0); clean or impute them before training.")
+
+
+def header_only(path: Path) -> tuple[Path, str]:
+    path.write_text("x1,x2,x3,x4,species\n")
+    return path, (f"data.train_path: {path}: expected a CSV with a header row and at least one "
+                  "data row; this file has a header and 0 rows.")
+
+
+def text_as_parquet(path: Path) -> tuple[Path, str]:
+    parquet = path.with_suffix(".parquet")
+    parquet.write_text(path.read_text())
+    return parquet, (f"data.train_path: {parquet}: expected a Parquet file with at least one "
+                     "row; this file is text (rename it to .csv?).")
+
+
+def missing(path: Path) -> tuple[Path, str]:
+    path.unlink()
+    return path, (f"data.train_path: {path}: no such file; expected a CSV with a header row and "
+                  "at least one data row.")  # raised while building the module, in mode=check too
+
+
+@pytest.mark.parametrize("spoil", [nan_in_x2, header_only, text_as_parquet, missing])
+def test_bad_file_is_one_line_and_exit_1(spoil, my_csv, run, tmp_path) -> None:
+    """The README's command (training) on a spoiled file: one message, exit 1, no traceback."""
+    path, expected = spoil(my_csv)
+    overrides = [*readme_overrides(path), "trainer.max_epochs=1", "logger=csv"]
+    result = run(overrides, tmp_path / "run")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Config error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"Config error: {expected}"), result.stderr
+
+
+def test_missing_file_fails_the_check(compose_cfg, my_csv, capsys, monkeypatch) -> None:
+    """`mode=check` reads no data, but a file that is not there is named before any run."""
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(compose_cfg(*readme_overrides(my_csv.with_name("nope.csv")), "mode=check"))
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.startswith(
+        f"Config error: data.train_path: {my_csv.with_name('nope.csv')}: no such file; expected "
+        "a CSV with a header row and at least one data row.")

@@ -7,8 +7,9 @@ indexing operations, never a Python loop over samples.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import lightning as L
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from plait.data.fetch import build_cached_dir, require_cached_dir
 
@@ -178,6 +179,12 @@ class DictDataModule(L.LightningDataModule):
         """The keys of every batch: the graph input and output names this data feeds."""
         raise NotImplementedError
 
+    # Keys of `provides` carried for analysis (a question's kind), not for the graph to read.
+    extras: frozenset[str] = frozenset()
+    # Whether the config names every key (a user's columns): then one the model leaves
+    # unread is a mistake, not a key of a data set the model need not use.
+    named_keys: bool = False
+
     def build_splits(self) -> dict[str, Dataset]:
         """Read the prepared data and return the `train`, `val` and `test` datasets."""
         raise NotImplementedError
@@ -229,11 +236,15 @@ class DictDataModule(L.LightningDataModule):
         if len(dataset) == 0 and name != "train":
             return []  # Lightning skips a stage with no loaders
         sampler = shard_sampler(dataset, shuffle=shuffle, seed=self.seed, train=name == "train")
+        if name == "train" and sampler is not None:
+            sampler = resumed(sampler, getattr(self, "trainer", None), self.batch_size)
+        # A loader's own generator: making its iterator draws nothing from the global one, so a
+        # resumed run's dropout draws what the uninterrupted run's did.
         return DataLoader(
             dataset, batch_size=self.batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
             collate_fn=collate_dicts, num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0, pin_memory=torch.cuda.is_available(),
-            generator=torch.Generator().manual_seed(self.seed) if shuffle and sampler is None else None)
+            generator=torch.Generator().manual_seed(self.seed))
 
 
 def shard_sampler(dataset: Dataset, *, shuffle: bool, seed: int, train: bool) -> DistributedSampler | None:
@@ -254,3 +265,38 @@ def shard_sampler(dataset: Dataset, *, shuffle: bool, seed: int, train: bool) ->
     if train:
         return DistributedSampler(dataset, shuffle=False)
     return UnrepeatedDistributedSampler(dataset, shuffle=False)
+
+
+def resumed(sampler: DistributedSampler, trainer: L.Trainer | None, batch_size: int) -> Sampler:
+    """The train sampler of a fit resumed in the middle of an epoch: that epoch's order without
+    the batches already trained, so the run goes on exactly where it stopped."""
+    loop = getattr(trainer, "fit_loop", None)
+    if loop is None or not loop.restarting:
+        return sampler
+    done = loop.epoch_loop.batch_progress.current.completed * batch_size
+    if not 0 < done < len(sampler):
+        return sampler  # resumed at an epoch's end: Lightning starts the next epoch itself
+    return ResumedSampler(sampler, epoch=loop.epoch_progress.current.processed, skip=done)
+
+
+class ResumedSampler(Sampler):
+    """`sampler`, whose first pass is epoch `epoch`'s order less its first `skip` indices.
+
+    Lightning sets the epoch only after it has made the first iterator of a resumed fit, so
+    the first pass sets it itself.
+    """
+
+    def __init__(self, sampler: DistributedSampler, *, epoch: int, skip: int) -> None:
+        self.sampler, self.epoch, self.skip = sampler, epoch, skip
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[int]:
+        skip, self.skip = self.skip, 0
+        if skip:
+            self.sampler.set_epoch(self.epoch)
+        return itertools.islice(iter(self.sampler), skip, None)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
@@ -18,9 +17,9 @@ from plait.data.base import (
     check_fractions,
     split_indices,
 )
+from plait.data.file_checks import DataFile, Field, check_exists, column, read_table
 
 SUFFIXES = (".csv", ".parquet", ".npz")
-Table = pd.DataFrame | Mapping[str, np.ndarray]
 
 
 class FileDataModule(DictDataModule):
@@ -54,6 +53,12 @@ class FileDataModule(DictDataModule):
 
     Shape:
         a single column `(B,)`; a list of columns `(B, K)`; an npz array `(B, ...)`.
+
+    Raises:
+        DataError: naming the config key and the file: at construction, a path that is
+            missing or has another suffix; in `setup`, a file that is unreadable, empty, of
+            another format than its suffix or without rows, a column it lacks (with the
+            closest names), or a column holding text, NaN or Inf (with the rows).
     """
 
     def __init__(self, *, train_path: str, inputs: Mapping[str, str | Sequence[str]],
@@ -68,8 +73,12 @@ class FileDataModule(DictDataModule):
         owner = type(self).__name__
         self.paths = {"train": train_path, "val": val_path, "test": test_path}
         for split, path in self.paths.items():
-            if path is not None and Path(path).suffix not in SUFFIXES:
-                raise DataError(f"{owner}: data.{split}_path={path} must end in one of {SUFFIXES}.")
+            if path is None:
+                continue
+            if Path(path).suffix not in SUFFIXES:
+                raise DataError(f"data.{split}_path: {path}: expected a file ending in one of "
+                                f"{SUFFIXES}; got suffix {Path(path).suffix!r}.")
+            check_exists(self._source(split))  # here, so that mode=check finds it too
         self.inputs, self.targets = _plain(inputs), _plain(targets)
         if not self.inputs or not self.targets:
             raise DataError(f"{owner}: data.inputs and data.targets must each name at least one "
@@ -91,14 +100,20 @@ class FileDataModule(DictDataModule):
         self.val_fraction = 0.0 if val_path else val_fraction
         self.test_fraction = 0.0 if test_path else test_fraction
 
+    named_keys = True  # every key is a column the user mapped: an unread one is a mistake
+
     @property
     def provides(self) -> frozenset[str]:
+        """Exactly the keys named in `data.inputs` and `data.targets`."""
         return frozenset(self.inputs) | frozenset(self.targets)
 
     def build_splits(self) -> dict[str, Dataset]:
         owner = type(self).__name__
+        fields = [Field.of(key, section, spec)
+                  for section, specs in (("inputs", self.inputs), ("targets", self.targets))
+                  for key, spec in specs.items()]
+        train = _columns(self._source("train"), fields)
         specs = {**self.inputs, **self.targets}
-        train = _columns(_read(self.paths["train"], owner), specs, self.paths["train"], owner)
         dtypes = {key: self.dtypes[key] if key in self.dtypes else _infer(array, specs[key])
                   for key, array in train.items()}
         rows = split_indices(len(next(iter(train.values()))), val_fraction=self.val_fraction,
@@ -106,13 +121,15 @@ class FileDataModule(DictDataModule):
         splits = {name: {k: a[rows[name]] for k, a in train.items()} for name in rows}
         for name in ("val", "test"):
             if self.paths[name] is not None:
-                table = _read(self.paths[name], owner)
-                splits[name] = _columns(table, specs, self.paths[name], owner)
+                splits[name] = _columns(self._source(name), fields)
         for name, cols in splits.items():
             for key, classes in self.num_classes.items():
                 _check_classes(cols[key], classes, key, f"{name} split", owner)
-        return {name: ArrayDictDataset({k: _cast(a, dtypes[k], k, owner) for k, a in cols.items()})
+        return {name: ArrayDictDataset({k: _cast(a, dtypes[k]) for k, a in cols.items()})
                 for name, cols in splits.items()}
+
+    def _source(self, split: str) -> DataFile:
+        return DataFile(f"data.{split}_path", str(self.paths[split]))
 
 
 def _plain(mapping: Mapping[str, Any]) -> dict[str, str | list[str]]:
@@ -132,49 +149,19 @@ def _numpy_dtype(name: str, key: str, owner: str) -> np.dtype:
                         "holds (float32, int64, ...).") from None
 
 
-def _read(path: str, owner: str) -> Table:
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise DataError(f"{owner}: {file} does not exist.")
-    if file.suffix == ".csv":
-        return pd.read_csv(file)
-    if file.suffix == ".parquet":
-        return pd.read_parquet(file)
-    with np.load(file, allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
-
-
-def _columns(table: Table, specs: Mapping[str, str | list[str]], path: str,
-             owner: str) -> dict[str, np.ndarray]:
+def _columns(source: DataFile, fields: list[Field]) -> dict[str, np.ndarray]:
     """Batch key -> array `(N, ...)`: one column as it is, several concatenated `(N, K)`."""
-    available = list(table.columns) if isinstance(table, pd.DataFrame) else list(table)
+    table = read_table(source)
     out = {}
-    for key, spec in specs.items():
-        names = [spec] if isinstance(spec, str) else spec
-        for name in names:
-            if name not in available:
-                raise DataError(f"{owner}: column '{name}' (for '{key}') is not in {path}; "
-                                f"available: {available}.")
-        arrays = [np.asarray(table[name]) for name in names]
-        _check_numeric(arrays, names, key, path, owner)
-        if isinstance(spec, str):
-            out[key] = arrays[0]
-        else:
-            out[key] = np.concatenate([a.reshape(len(a), -1).astype(np.float32) for a in arrays],
-                                      axis=1)
+    for field in fields:
+        arrays = [column(table, name, field, source) for name in field.names]
+        out[field.key] = (np.concatenate([a.reshape(len(a), -1).astype(np.float32) for a in arrays],
+                                         axis=1) if field.stacked else arrays[0])
     lengths = {key: len(a) for key, a in out.items()}
     if len(set(lengths.values())) > 1:
-        raise DataError(f"{owner}: the arrays in {path} differ in length: {lengths}.")
+        raise source.error(f"the arrays differ in length: {lengths}; expected one row per "
+                           "example in every array.")
     return out
-
-
-def _check_numeric(arrays: list[np.ndarray], names: list[str], key: str, path: str,
-                   owner: str) -> None:
-    for name, array in zip(names, arrays):
-        if array.dtype.kind not in "biuf":
-            raise DataError(f"{owner}: column '{name}' (for '{key}') in {path} has dtype "
-                            f"{array.dtype}; only numbers can be batched. Encode it as numbers "
-                            "(category codes, 0/1) in the file first.")
 
 
 def _check_classes(labels: np.ndarray, classes: int, key: str, where: str, owner: str) -> None:
@@ -191,8 +178,5 @@ def _infer(array: np.ndarray, spec: str | list[str]) -> np.dtype:
     return np.dtype(np.float32)
 
 
-def _cast(array: np.ndarray, dtype: np.dtype, key: str, owner: str) -> np.ndarray:
-    if dtype.kind in "iu" and array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise DataError(f"{owner}: '{key}' has missing or infinite values and cannot become "
-                        f"{dtype}; fill them in the file or set data.dtypes.{key}=float32.")
+def _cast(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(array.astype(dtype, copy=False))

@@ -232,6 +232,9 @@ class MovingShapesDataModule(DictDataModule):
         self.easy_vqa_seed = seed if easy_vqa_seed is None else easy_vqa_seed
         self.vocab: dict[str, int] = {}
 
+    # For accuracy by kind of question (scripts/accuracy_by_kind.py).
+    extras = frozenset({"kind"})
+
     @property
     def provides(self) -> frozenset[str]:
         return frozenset({"frames", "question", "answer", "kind"})

@@ -207,6 +207,9 @@ class SortOfClevrDataModule(DictDataModule):
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.num_answers, self.question_dim = num_answers, question_dim
 
+    # For accuracy by kind of question; the objects feed only the state-description model.
+    extras = frozenset({"kind", "relational", "objects"})
+
     @property
     def provides(self) -> frozenset[str]:
         return frozenset({"image", "objects", "question", "answer", "kind", "relational"})

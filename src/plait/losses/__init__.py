@@ -2,7 +2,7 @@
 
 from plait.losses.balancer import FixedWeights, LossBalancer
 from plait.losses.dwa import DynamicWeightAverage
-from plait.losses.errors import LossError
+from plait.losses.errors import LossError, NonFiniteLoss
 from plait.losses.gradnorm import GradNorm
 from plait.losses.multi_output import BALANCERS, MultiOutputLoss, make_balancer
 from plait.losses.named import (
@@ -20,7 +20,7 @@ from plait.losses.uncertainty import UncertaintyWeighting
 
 __all__ = [
     "ACTIVATIONS", "BALANCERS", "LOSS_NAMES", "DynamicWeightAverage", "FixedWeights", "GradNorm",
-    "LossBalancer", "LossError", "LossSpec", "MultiOutputLoss", "UncertaintyWeighting",
+    "LossBalancer", "LossError", "LossSpec", "MultiOutputLoss", "NonFiniteLoss", "UncertaintyWeighting",
     "activation_fn", "activation_for", "check_weight", "check_weights", "make_balancer",
     "match_shapes", "named_loss", "per_output", "resolve_loss",
 ]

@@ -56,7 +56,9 @@ class TrialFunction:
                 raise
             if exit_.code in (None, 0):
                 return None
-            raise TrialFailed(f"the run exited with code {exit_.code}; its log says why") from None
+            # plait's entry exits `from None` after printing a config error: the error is the context
+            why = str(exit_.__context__).strip() if exit_.__context__ else "its log says why"
+            raise TrialFailed(f"the run exited with code {exit_.code}: {why}") from None
 
 
 def _after_interrupt(error: BaseException) -> bool:

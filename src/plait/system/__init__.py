@@ -1,6 +1,11 @@
 """The Lightning side of plait: one LightningModule for every graph, and its checkpoints."""
 
-from plait.system.checkpoint import load_checkpoint
+from plait.system.checkpoint import (
+    CheckpointError,
+    check_weights_match,
+    load_checkpoint,
+    read_checkpoint,
+)
 from plait.system.module import GraphSystem
 
-__all__ = ["GraphSystem", "load_checkpoint"]
+__all__ = ["CheckpointError", "GraphSystem", "check_weights_match", "load_checkpoint", "read_checkpoint"]

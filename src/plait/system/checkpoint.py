@@ -2,28 +2,86 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from plait.spec import SpecError
 from plait.system.module import GraphSystem
 
 
-def load_checkpoint(path: str | Path) -> GraphSystem:
-    """Rebuild a trained system from its checkpoint alone, loading with `weights_only=True`.
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: missing, unreadable, or of another model."""
+
+
+def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:
+    """A checkpoint's contents, loaded with `weights_only=True`, tensors memory-mapped.
+
+    Args:
+        path: the checkpoint file.
+        key: the config key or argument that named it, for messages.
 
     Raises:
-        SpecError: the file is missing or is not a plait checkpoint.
+        CheckpointError: naming `key` and the file: missing, or not a readable checkpoint
+            (truncated, corrupt, or not a torch file).
     """
     path = Path(path)
     if not path.is_file():
-        raise SpecError(f"ckpt_path: no checkpoint file at '{path}'")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        raise CheckpointError(f"{key}: no checkpoint file at '{path}'")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+        raise CheckpointError(f"{key}: '{path}' is not a readable checkpoint (truncated or "
+                              f"corrupt?): {str(err).strip().splitlines()[0]}") from None
+
+
+def check_weights_match(system: GraphSystem, checkpoint: Mapping[str, Any], path: str | Path,
+                        key: str = "ckpt_path") -> None:
+    """Check a checkpoint holds exactly the weights of `system`'s graph, shape for shape.
+
+    Raises:
+        CheckpointError: naming the file and the blocks that differ (missing, unexpected,
+            or of another shape).
+    """
+    theirs = {k: tuple(v.shape) for k, v in checkpoint.get("state_dict", {}).items()}
+    ours = {k: tuple(v.shape) for k, v in system.state_dict().items()}
+    if theirs == ours:
+        return
+    problems = []
+    for label, keys in (("missing from the checkpoint", ours.keys() - theirs.keys()),
+                        ("not in this model", theirs.keys() - ours.keys()),
+                        ("of another shape", {k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k]})):
+        if keys:
+            problems.append(f"{label}: {sorted({_block_of(k) for k in keys})}")
+    raise CheckpointError(f"{key}: '{path}' is a checkpoint of another model; blocks "
+                          f"{'; '.join(problems)}")
+
+
+def _block_of(weight: str) -> str:
+    """`graph.blocks.vision.stages.0.weight` -> `vision`; other weights keep their first two parts."""
+    parts = weight.split(".")
+    if parts[:2] == ["graph", "blocks"] and len(parts) > 2:
+        return parts[2]
+    return ".".join(parts[:2])
+
+
+def load_checkpoint(path: str | Path, *, key: str = "path") -> GraphSystem:
+    """Rebuild a trained system from its checkpoint alone, loading with `weights_only=True`.
+
+    Args:
+        path: the checkpoint file.
+        key: the argument or config key that named it, for messages.
+
+    Raises:
+        CheckpointError: the file is missing, unreadable, or not a plait checkpoint.
+    """
+    checkpoint = read_checkpoint(path, key)
     if "plait" not in checkpoint:
-        raise SpecError(f"ckpt_path: '{path}' is not a plait checkpoint (it has no 'plait' entry "
-                        f"with the graph spec; keys: {sorted(checkpoint)})")
+        raise CheckpointError(f"{key}: '{path}' is not a plait checkpoint (it has no "
+                              f"'plait' entry with the graph spec; keys: {sorted(checkpoint)})")
     meta = checkpoint["plait"]
     system = GraphSystem(meta["spec"], loss_balancing=meta.get("loss_balancing", "fixed"))
     system.load_state_dict(checkpoint["state_dict"])
     return system.eval()
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from plait.losses import (
     GradNorm,
     LossError,
     MultiOutputLoss,
+    NonFiniteLoss,
     activation_fn,
     activation_for,
     resolve_loss,
@@ -28,6 +30,7 @@ from plait.spec import SpecError, build_graph
 from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_of
 
 STAGES = ("train", "val", "test")
+OUTPUT_KEYS = ("loss", "weight", "metrics", "node")
 
 
 class GraphSystem(L.LightningModule):
@@ -59,6 +62,7 @@ class GraphSystem(L.LightningModule):
                             "`loss: cross_entropy|binary_cross_entropy|mse|...`")
         names = self.graph.output_names
         for name in names:  # checked here so that errors name the config key
+            _check_output_keys(outputs[name], f"model.outputs.{name}")
             check_weight(outputs[name].get("weight", 1.0), f"model.outputs.{name}.weight")
             try:
                 resolve_loss(outputs[name]["loss"])
@@ -80,7 +84,7 @@ class GraphSystem(L.LightningModule):
         for stage in STAGES:
             # Epoch-mean losses as metrics: synced as sums and counts, so exact across ranks.
             setattr(self, f"{stage}_losses", nn.ModuleDict(
-                {key: tm.MeanMetric() for key in ("total", *(f"out_{n}" for n in names))}))
+                {key: tm.MeanMetric(nan_strategy="disable") for key in ("total", *(f"out_{n}" for n in names))}))
             setattr(self, f"{stage}_metrics", nn.ModuleDict({
                 f"out_{n}": output_metrics(outputs[n].get("metrics"), activations[n], self.graph.output_specs[n],
                                            f"model.outputs.{n}.metrics").clone(prefix=f"{stage}/{n}/")
@@ -96,10 +100,11 @@ class GraphSystem(L.LightningModule):
             inputs = {n: inputs[n] for n in self.graph.input_names if n in inputs} or inputs
         return self.graph(inputs)
 
-    def _step(self, batch: Mapping[str, Tensor], stage: str) -> Tensor:
+    def _step(self, batch: Mapping[str, Tensor], stage: str, batch_idx: int) -> Tensor:
         logits = self(batch)
         training = stage == "train"
         total, per_output = self.loss(logits, batch, shared_params=self._shared if training else None)
+        self._check_finite(stage, batch_idx, total, per_output)
         size = next(iter(logits.values())).shape[0]
         if training:
             self._epoch_losses += torch.stack(list(per_output.values())).detach()
@@ -126,8 +131,26 @@ class GraphSystem(L.LightningModule):
                 self.log_dict(collection, on_step=False, on_epoch=True, batch_size=size)
         return total
 
+    def _check_finite(self, stage: str, batch_idx: int, total: Tensor,
+                      per_output: Mapping[str, Tensor]) -> None:
+        """Stop at the first NaN or infinite loss: training on would ruin every later weight,
+        and an epoch mean would hide it.
+
+        Raises:
+            NonFiniteLoss: naming the outputs whose loss is not finite, the epoch and step.
+        """
+        if torch.isfinite(torch.stack([total.detach(), *(v.detach() for v in per_output.values())])).all():
+            return
+        bad = [f"output {n!r} loss {float(v)}" for n, v in per_output.items() if not torch.isfinite(v)]
+        step = f", global step {self.trainer.global_step}" if stage == "train" else ""
+        raise NonFiniteLoss(
+            f"{stage}: the loss is not finite at epoch {self.current_epoch}, batch {batch_idx}{step}: "
+            f"{', '.join(bad) or f'total loss {float(total)}'}. Lower the learning rate "
+            "(model.optimizer.lr), clip gradients (trainer.gradient_clip_val), or look for NaN/Inf "
+            "in the data")
+
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
-        return self._step(batch, "train")
+        return self._step(batch, "train", batch_idx)
 
     def on_fit_start(self) -> None:
         """Silence Lightning's warning about eval-mode modules when they are frozen blocks."""
@@ -145,20 +168,26 @@ class GraphSystem(L.LightningModule):
         self._epoch_steps = 0
 
     def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
+        self._step(batch, "val", batch_idx)
 
     def test_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
+        self._step(batch, "test", batch_idx)
 
     def predict_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
         return {n: self._activations[n](v) for n, v in self(batch).items()}
 
     def configure_optimizers(self) -> Any:
+        """The optimizer (and scheduler) from their factories.
+
+        Raises:
+            SpecError: naming `model.optimizer` or `model.scheduler` and what it refused.
+        """
         params = [p for p in self.parameters() if p.requires_grad]
-        optimizer = self._optimizer(params=params) if self._optimizer else torch.optim.Adam(params, lr=1e-3)
+        optimizer = (_build("model.optimizer", self._optimizer, params=params) if self._optimizer
+                     else torch.optim.Adam(params, lr=1e-3))
         if self._scheduler is None:
             return optimizer
-        scheduler = self._scheduler(optimizer=optimizer)
+        scheduler = _build("model.scheduler", self._scheduler, optimizer=optimizer)
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "monitor": self._scheduler_monitor}}
 
@@ -189,6 +218,25 @@ class GraphSystem(L.LightningModule):
                  for i in range(0, len(columns[0]), batch_size)]
         self.train(was_training)
         return {n: torch.cat([p[n] for p in parts]).cpu().numpy() for n in self.graph.output_names}
+
+
+def _check_output_keys(config: Mapping[str, Any], where: str) -> None:
+    for key in config:
+        if key not in OUTPUT_KEYS:
+            close = difflib.get_close_matches(str(key), OUTPUT_KEYS, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise SpecError(f"{where}.{key}: not a key of an output; {hint}an output takes {list(OUTPUT_KEYS)}")
+
+
+def _build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
+    """`factory(**kwargs)`; an argument it refuses is an error naming `key` and the arguments."""
+    try:
+        return factory(**kwargs)
+    except (TypeError, ValueError) as err:
+        func = getattr(factory, "func", factory)  # a functools.partial from `_partial_: true`
+        given = ", ".join(f"{k}={v!r}" for k, v in getattr(factory, "keywords", {}).items())
+        raise SpecError(f"{key}: {func.__module__}.{func.__qualname__}({given}) refused its "
+                        f"arguments: {err}") from None
 
 
 def shared_parameters(graph: Graph) -> list[nn.Parameter]:

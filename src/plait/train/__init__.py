@@ -10,6 +10,7 @@ from plait.train.errors import ConfigError
 from plait.train.fit import train
 from plait.train.loggers import has_wandb_key, wandb_logger
 from plait.train.predict import predict
+from plait.train.resume import run_dir  # registers the `plait.run_dir` resolver
 
 __all__ = ["ConfigError", "check", "check_data", "has_wandb_key", "main", "predict", "prepare",
-           "run", "train", "wandb_logger"]
+           "run", "run_dir", "train", "wandb_logger"]

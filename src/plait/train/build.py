@@ -5,8 +5,8 @@ Components take numbers and modules; the config only reaches `instantiate` here.
 
 from __future__ import annotations
 
-import difflib
 import inspect
+import logging
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -16,10 +16,12 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from plait.callbacks import EpochLine
+from plait.callbacks import EpochLine, RandomState, SaveOnInterrupt
 from plait.graph import Graph
 from plait.system import GraphSystem
 from plait.train.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 GRAPH_KEYS = ("inputs", "blocks", "nodes", "outputs")
 
@@ -87,36 +89,48 @@ def build_data(cfg: DictConfig) -> L.LightningDataModule:
     return data
 
 
-def check_data(graph: Graph | GraphSystem, provides: Iterable[str], *, outputs: bool = True,
+def check_data(graph: Graph | GraphSystem, data: Any, *, outputs: bool = True,
                data_name: str = "data") -> None:
-    """Check that the data's batches hold every graph input (and output target).
+    """Check that the data's batches hold every graph input (and output target). When
+    training, a key the graph leaves unread is an error where the config named it (a
+    user's columns, `data.named_keys`), else a one-line warning; `data.extras` (a
+    question's kind, for analysis) are expected to be left unread.
 
     Args:
         graph: the graph, or a system owning one.
-        provides: the keys of the data's batches.
+        data: the data module; its `provides` are the keys of its batches.
         outputs: whether targets for the outputs are needed too (not for prediction).
         data_name: names the data in the message.
 
     Raises:
-        ConfigError: listing what the graph needs, what the data provides and what is missing.
+        ConfigError: listing what the graph needs, what the data provides and what is
+            missing or unread.
     """
     graph = graph.graph if isinstance(graph, GraphSystem) else graph
-    provides = sorted(provides)
+    provides = sorted(data.provides)
     needed = [*graph.input_names, *(graph.output_names if outputs else [])]
+    wanted = f"inputs {list(graph.input_names)}"
+    if outputs:
+        wanted += f" and outputs {list(graph.output_names)}"
     missing = [key for key in needed if key not in provides]
     if missing:
-        wanted = f"inputs {list(graph.input_names)}"
-        if outputs:
-            wanted += f" and outputs {list(graph.output_names)}"
         raise ConfigError(
             f"{data_name}: the data provides {provides}, but the model needs {wanted}; "
             f"missing {missing}. Rename the model's inputs/outputs to the data's keys, or "
             "configure the data to provide them.")
+    unread = [k for k in provides if k not in needed and k not in getattr(data, "extras", ())]
+    if not outputs or not unread:
+        return
+    text = f"{data_name}: the data provides {unread}, which the model does not read; it reads {wanted}"
+    if getattr(data, "named_keys", False):
+        raise ConfigError(f"{text}. Remove them from the data's config, or use them in the model.")
+    log.warning("%s", text)
 
 
 def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
-    """Every `_target_` under `callbacks`, plus one line per epoch when stdout is no terminal."""
-    callbacks = list(_instantiate_all(cfg.get("callbacks"), "callbacks"))
+    """Every `_target_` under `callbacks`; what resuming needs (random state, `last.ckpt` on
+    an interrupt); one line per epoch when stdout is no terminal."""
+    callbacks = [*_instantiate_all(cfg.get("callbacks"), "callbacks"), RandomState(), SaveOnInterrupt()]
     if not progress_bar(cfg):
         callbacks.append(EpochLine())
     return callbacks
@@ -139,18 +153,6 @@ def progress_bar(cfg: DictConfig) -> bool:
     """`trainer.enable_progress_bar`, where null means: only when stdout is a terminal."""
     setting = cfg.trainer.get("enable_progress_bar")
     return sys.stdout.isatty() if setting is None else bool(setting)
-
-
-def check_trainer(cfg: DictConfig) -> None:
-    """Check `trainer` names only arguments of `lightning.pytorch.Trainer`, without building it
-    (building one would claim devices, which a check on another machine may lack)."""
-    trainer = _require(cfg, "trainer")
-    allowed = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
-    unknown = sorted(set(trainer) - allowed - {"_target_"})
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], allowed, n=3)
-        hint = f"did you mean {' or '.join(close)}?" if close else f"it takes {sorted(allowed)}"
-        raise ConfigError(f"trainer.{unknown[0]}: not an argument of lightning.pytorch.Trainer; {hint}")
 
 
 def build_trainer(cfg: DictConfig, callbacks: list[L.Callback], loggers: list[Any]) -> L.Trainer:

@@ -17,10 +17,10 @@ from plait.train.build import (
     build_loggers,
     build_system,
     check_data,
-    check_trainer,
     output_dir,
 )
 from plait.train.errors import ConfigError
+from plait.train.keys import check_keys
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def prepare(cfg: DictConfig) -> Checked:
     Checks, in order: every interpolation resolves and no `???` is left; the data module
     constructs; the graph builds with shape inference (blocks, nodes, inputs); every output
     has a known loss, a positive weight and known metrics; the optimizer and scheduler
-    build; the data provides every input and output; the trainer's arguments exist;
+    build; the data provides every input and output and nothing the graph leaves unread;
+    every key is one something reads (`keys.check_keys`);
     `optimized_metric` is a metric the model logs. Then writes the summary and pictures.
 
     Raises:
@@ -52,11 +53,11 @@ def prepare(cfg: DictConfig) -> Checked:
     """
     OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
     _check_missing(cfg)
+    check_keys(cfg)
     data = build_data(cfg)
     system = build_system(cfg)
     system.configure_optimizers()  # builds optimizer and scheduler from their partials
-    check_data(system, data.provides, data_name=f"data ({cfg.data.get('_target_')})")
-    check_trainer(cfg)
+    check_data(system, data, data_name=f"data ({cfg.data.get('_target_')})")
     check_metric(cfg, system)
     summary, files = describe(system, output_dir(cfg))
     return Checked(data, system, summary, files)

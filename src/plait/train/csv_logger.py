@@ -19,11 +19,20 @@ class CSVLogger(LightningCSVLogger):
     first and writes them back ahead of the new ones. Arguments are Lightning's.
     """
 
+    resume_step: int | None = None
+
+    def resume_at(self, step: int) -> None:
+        """Keep only the rows logged before global step `step`, where a resumed run takes up:
+        rows a killed run logged after its last checkpoint are logged again, not twice."""
+        self.resume_step = step
+
     @property
     @rank_zero_experiment
     def experiment(self) -> ExperimentWriter:
         if self._experiment is None:
             kept = _rows(Path(self.log_dir) / ExperimentWriter.NAME_METRICS_FILE)
+            if self.resume_step is not None:
+                kept = [row for row in kept if float(row.get("step", 0)) < self.resume_step]
             super().experiment.metrics[:0] = kept  # the writer deleted the file; the next save writes them
         return self._experiment
 

@@ -7,6 +7,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from plait.graph import GraphError
 from plait.losses import LossError
+from plait.system import CheckpointError
 
 
 class ConfigError(ValueError):
@@ -28,7 +29,7 @@ class RankError(RuntimeError):
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ConfigError, GraphError, LossError, _data_error(), InstantiationException,
-    OmegaConfBaseException, RankError,
+    OmegaConfBaseException, RankError, CheckpointError,
 )
 
 

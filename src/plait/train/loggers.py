@@ -1,21 +1,37 @@
-"""wandb that never asks: online with an API key, offline (files in the run folder) without."""
+"""wandb that never asks and never holds a run hostage: online with an API key and a server
+that answers, offline (files in the run folder) otherwise."""
 
 from __future__ import annotations
 
+import http.client
+import logging
 import netrc
 import os
 import secrets
 import shutil
+import ssl
 import string
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from lightning.pytorch.loggers import WandbLogger
-from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.loggers.logger import DummyExperiment, rank_zero_experiment
 
 DEFAULT_HOST = "https://api.wandb.ai"
+# A server that answers at all answers a plain GET well within this; a compute node without
+# a route to it finds out here, not after wandb.init's 90 s and the run's end.
+PROBE_SECONDS = 10.0
+# wandb.init's own limit online (`init_timeout`, default 90 s), for a server that answers the
+# probe and then hangs: with wandb's account lookup (2 x 5 s) and its shutdown of the failed
+# run, the run goes offline ~25 s after the start. `WANDB_INIT_TIMEOUT` overrides it.
+INIT_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def has_wandb_key() -> bool:
@@ -63,6 +79,7 @@ def wandb_logger(*, save_dir: str, offline: bool | None = None, project: str = "
         log_model: upload checkpoints (online only).
         **kwargs: passed on to `wandb.init` (group, job_type, tags, ...). Without an `id`,
             the run folder's own is used (`run_id`), so a restart continues the same run.
+            Without `settings` or `WANDB_INIT_TIMEOUT`, wandb.init online gets `INIT_SECONDS`.
     """
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     is_offline = wandb_offline(offline)
@@ -70,22 +87,165 @@ def wandb_logger(*, save_dir: str, offline: bool | None = None, project: str = "
         is_offline = False  # wandb honours WANDB_MODE=disabled itself
     kwargs.setdefault("id", run_id(save_dir))
     kwargs.setdefault("resume", "allow")
-    return WandbLogger(save_dir=save_dir, offline=is_offline, project=project, name=name,
-                       log_model=False if is_offline else log_model, **kwargs)
+    if not is_offline and not os.environ.get("WANDB_INIT_TIMEOUT"):
+        kwargs.setdefault("settings", {"init_timeout": INIT_SECONDS})
+    return FallbackWandbLogger(save_dir=save_dir, offline=is_offline, project=project, name=name,
+                               log_model=False if is_offline else log_model, **kwargs)
+
+
+class FallbackWandbLogger(WandbLogger):
+    """Lightning's `WandbLogger` that logs offline, and says so in one line, when the wandb
+    server does not answer within `PROBE_SECONDS` or wandb.init fails online.
+
+    Online, wandb.init on a machine without a route to the server blocks for its
+    `init_timeout` and then fails the run. This one asks the server first (rank 0 only,
+    when the run is made), and trains offline rather than waiting or failing.
+    """
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> Any:
+        """The wandb run, made on first use: online if the server answers, else offline."""
+        if not self._makes_online_run():
+            return super().experiment
+        url = wandb_base_url()
+        problem = unreachable(url, PROBE_SECONDS)
+        if problem is None:
+            try:
+                return super().experiment
+            except Exception as err:  # wandb's CommError after init_timeout, or a refusal
+                problem = f"wandb.init failed online ({type(err).__name__}: {_first_line(err)})"
+                _release_failed_run()
+        else:
+            problem = f"cannot reach {url} ({problem})"
+        return self._offline_run(problem)
+
+    def _makes_online_run(self) -> bool:
+        """Whether Lightning's `experiment` would now call wandb.init online."""
+        import wandb
+
+        mode = os.environ.get("WANDB_MODE", "").lower()
+        return (self._experiment is None and not self._offline and wandb.run is None
+                and mode != "disabled")
+
+    def _offline_run(self, problem: str) -> Any:
+        # Offline as an argument of wandb.init, not through the WANDB_MODE that Lightning
+        # sets for `offline`: wandb ignores variables changed after it has read its settings
+        # (`wandb_base_url` has), and warns that it does.
+        self._wandb_init["mode"] = "offline"
+        run = super().experiment
+        self._offline, self._log_model = True, False
+        folder = Path(run.dir).parent
+        log.warning("wandb: %s; logging offline to %s, upload later with `wandb sync %s`",
+                    problem, folder, folder)
+        return run
+
+
+def _release_failed_run(seconds: float = 5.0) -> None:
+    """Stop wandb's service: it keeps the id of a run whose wandb.init failed and refuses it
+    to the offline retry ("run ID ... is in use"); the next wandb.init starts a fresh one.
+    Bounded, as the old service may still wait on the server: it is left to end by itself."""
+    import wandb
+
+    closing = threading.Thread(target=wandb.teardown, daemon=True)
+    closing.start()
+    closing.join(seconds)
+
+
+def wandb_base_url() -> str:
+    """The server wandb.init would use: `WANDB_BASE_URL`, else `base_url` from wandb's settings
+    files (`wandb login --host` writes it), else wandb's default. Loads wandb's settings as
+    wandb.init would, without starting its service."""
+    from wandb.sdk import wandb_setup
+
+    return wandb_setup.singleton().settings.base_url
+
+
+def unreachable(url: str, timeout: float) -> str | None:
+    """Why the server at `url` did not answer within `timeout` seconds; None if it did.
+
+    Any HTTP answer counts, an error status or a TLS refusal included: that the server is
+    there is all this asks, and wandb judges the rest. A name lookup that hangs is bounded too.
+
+    Args:
+        url: the server's base URL.
+        timeout: seconds the whole probe may take.
+
+    Returns:
+        None when the server answered, else a short reason ("timed out after 10 s",
+        "Connection refused", ...).
+    """
+    outcome: list[str | None] = []
+    probe = threading.Thread(target=lambda: outcome.append(_ask(url, timeout)), daemon=True)
+    probe.start()
+    probe.join(timeout)
+    return outcome[0] if outcome else f"timed out after {timeout:g} s"
+
+
+def _ask(url: str, timeout: float) -> str | None:
+    """One GET of `url`: None if the server answered anything, else why not."""
+    try:
+        urllib.request.urlopen(url, timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return None  # an answer, if not a welcome one
+    except urllib.error.URLError as err:
+        if isinstance(err.reason, ssl.SSLError):
+            return None  # a TLS server answered; wandb may trust its certificate
+        return _reason(err.reason, timeout)
+    except ssl.SSLError:
+        return None
+    except (OSError, http.client.HTTPException) as err:
+        return _reason(err, timeout)
+    return None
+
+
+def _reason(err: object, timeout: float) -> str:
+    """A connection error in a few words: "timed out after 10 s", "Connection refused"."""
+    if isinstance(err, TimeoutError):
+        return f"timed out after {timeout:g} s"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err) or type(err).__name__
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else "no message"
 
 
 def run_id(save_dir: str) -> str:
     """The wandb run id of a run folder, made at its first start and kept in
     `.plait/wandb_run_id`: a run started again in its folder (a requeued SLURM job)
-    continues its wandb run instead of opening a second one. Only rank 0 writes it."""
+    continues its wandb run instead of opening a second one.
+
+    Every process of the run reads the id from that file. The first to find no file writes
+    one, and only one can (`_write_once`): ranks started side by side (torchrun, SLURM,
+    submitit, where loggers are made before a process knows its rank) agree on the id.
+    """
     path = Path(save_dir) / ".plait" / "wandb_run_id"
-    if path.is_file():
-        return path.read_text().strip()
-    made = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-    if rank_zero_only.rank == 0:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(made + "\n")
-    return made
+    if not path.is_file():
+        _write_once(path, "".join(secrets.choice(string.ascii_lowercase + string.digits)
+                                  for _ in range(8)))
+    return path.read_text().strip()
+
+
+def _write_once(path: Path, text: str) -> None:
+    """Write `text` to `path` unless some process has; never a half-written file to read.
+
+    The text is written aside and hard-linked into place: a link fails if the name exists,
+    so of processes racing, the first wins and the others leave its file as it is.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    aside.write_text(text + "\n")
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass  # another process came first: its id is the run's
+    except OSError:  # a file system without hard links: the last to write wins
+        os.replace(aside, path)
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 def log_run(loggers: Sequence[Any], config: Mapping[str, Any], summary: str,
@@ -101,7 +261,9 @@ def _log_graph(logger: WandbLogger, summary: str, files: Sequence[Path]) -> None
     import wandb
 
     run = logger.experiment
-    if not getattr(run, "dir", None):  # a dummy run on ranks other than zero
+    # Ranks other than zero get Lightning's DummyExperiment, whose every attribute is a
+    # no-op method (so `run.dir` is truthy); only rank 0 has the run and its folder.
+    if isinstance(run, DummyExperiment) or not isinstance(getattr(run, "dir", None), str):
         return
     for path in files:  # files in the run's folder are uploaded with it (now, or by `wandb sync`)
         shutil.copy(path, Path(run.dir) / path.name)

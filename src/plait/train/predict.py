@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from plait.system import GraphSystem, load_checkpoint
 from plait.train.build import build_data, check_data, output_dir
 from plait.train.errors import ConfigError
+from plait.train.keys import check_keys
 
 PREDICTIONS = "predictions.npz"
 TARGETS = "targets.npz"
@@ -35,9 +36,10 @@ def predict(cfg: DictConfig) -> Path:
     if not cfg.get("ckpt_path"):
         raise ConfigError("ckpt_path: mode=predict needs the checkpoint to predict with, "
                           "e.g. ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt")
-    system = load_checkpoint(cfg.ckpt_path).to(_device(cfg))
+    check_keys(cfg)
+    system = load_checkpoint(cfg.ckpt_path, key="ckpt_path").to(_device(cfg))
     data = build_data(cfg)
-    check_data(system, data.provides, outputs=False, data_name=f"data ({cfg.data.get('_target_')})")
+    check_data(system, data, outputs=False, data_name=f"data ({cfg.data.get('_target_')})")
     outputs, targets = _collect(system, _loader(data))
     out = output_dir(cfg)
     path = out / PREDICTIONS
