@@ -1,5 +1,6 @@
 """The graph core with plain torch.nn modules: structure, sharing, nesting, calling."""
 
+import copy
 import gc
 
 import pytest
@@ -151,3 +152,16 @@ def test_a_failed_first_call_leaves_a_lazy_block_unbuilt():
     assert not dense.built
     assert dense(Input("good", shape=(6,))).shape == (None, 4)
     assert dense.weight.shape[1] == 6
+
+
+class _Shift(nn.Module):
+    def forward(self, x: torch.Tensor, shift: float | None = None, scale: float = 1.0) -> torch.Tensor:
+        return x * scale if shift is None else (x + shift) * scale
+
+
+def test_constant_arguments_none_included_are_passed_as_given():
+    x = Input("x", shape=(3,))
+    graph = Graph(x, _Shift()(x, None, 2.0))  # None is a constant here, not a tensor's place
+    batch = torch.randn(2, 3)
+    torch.testing.assert_close(graph(batch), batch * 2.0)
+    torch.testing.assert_close(copy.deepcopy(graph)(batch), batch * 2.0)

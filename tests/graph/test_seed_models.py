@@ -33,43 +33,57 @@ def keras_lstm(inputs: int, units: int) -> int:
     return 4 * (units * (inputs + units) + units) + 4 * units
 
 
-def test_dense_network():
+def dense_network() -> Graph:
     inputs = Input("pixels", shape=(784,))
     x = Dense(64, activation="relu")(inputs)
     x = Dense(64, activation="relu")(x)
-    model = Graph(inputs, Dense(10)(x))
+    return Graph(inputs, Dense(10)(x))
+
+
+def test_dense_network():
+    model = dense_network()
     assert list(model.output_specs.values())[0].shape == (10,)
     assert count(model) == 784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10
     assert model(torch.randn(32, 784)).shape == (32, 10)
 
 
-def test_sequential_and_functional_dense_nets_count_like_keras():
+def functional_dense_net() -> tuple[Graph, nn.Module]:
     first = Dense(32, activation="relu")
     x = Input("x", shape=(64,))
-    model = Graph(x, Dense(10)(Dense(32, activation="relu")(first(x))))
+    return Graph(x, Dense(10)(Dense(32, activation="relu")(first(x)))), first
+
+
+def test_sequential_and_functional_dense_nets_count_like_keras():
+    model, first = functional_dense_net()
     assert count(first) == 2_080
     assert count(model) == 3_466
 
 
-def test_a_model_called_on_a_new_input_reuses_its_weights():
+def reused_model() -> tuple[Graph, Graph]:
     inputs = Input("pixels", shape=(784,))
     model = Graph(inputs, Dense(10)(Dense(64, activation="relu")(inputs)))
     x = Input("new", shape=(784,))
-    y = model(x)
-    reused = Graph(x, y)
-    assert y.shape == (None, 10)
+    return Graph(x, model(x)), model
+
+
+def test_a_model_called_on_a_new_input_reuses_its_weights():
+    reused, model = reused_model()
+    assert reused.output_specs[reused.output_names[0]].shape == (10,)
     assert count(reused) == count(model)
     batch = torch.randn(4, 784)
     torch.testing.assert_close(reused(batch), model(batch))
 
 
-def test_time_distributed_model_classifies_every_frame():
+def frame_classifier() -> tuple[Graph, Graph]:
     inputs = Input("pixels", shape=(784,))
     model = Graph(inputs, Dense(10)(Dense(64, activation="relu")(inputs)))
     sequences = Input("sequences", shape=(20, 784))
-    processed = TimeDistributed(model)(sequences)
-    video = Graph(sequences, processed)
-    assert processed.shape == (None, 20, 10)
+    return Graph(sequences, TimeDistributed(model)(sequences)), model
+
+
+def test_time_distributed_model_classifies_every_frame():
+    video, model = frame_classifier()
+    assert video.output_specs[video.output_names[0]].shape == (20, 10)
     frames = torch.randn(3, 20, 784)
     torch.testing.assert_close(video(frames)[:, 7], model(frames[:, 7]))
 
@@ -102,54 +116,71 @@ def test_headline_model_has_two_inputs_and_main_and_auxiliary_outputs():
     assert set(by_name) == {"main_output", "aux_output"}
 
 
-def test_shared_lstm_siamese_counts_the_shared_weights_once():
+def shared_lstm_siamese() -> tuple[Graph, nn.Module]:
     tweet_a, tweet_b = Input("tweet_a", shape=(280, 256)), Input("tweet_b", shape=(280, 256))
     shared_lstm = LSTMEncoder(64)
     merged = Concat(axis=-1)([shared_lstm(tweet_a), shared_lstm(tweet_b)])
-    model = Graph([tweet_a, tweet_b], Dense(1)(merged))
+    return Graph([tweet_a, tweet_b], Dense(1)(merged)), shared_lstm
+
+
+def test_shared_lstm_siamese_counts_the_shared_weights_once():
+    model, shared_lstm = shared_lstm_siamese()
     assert count(model) == keras_lstm(256, 64) + 128 + 1
     assert len(model.nodes_of(shared_lstm)) == 2
     a, b = torch.randn(2, 280, 256), torch.randn(2, 280, 256)
     assert model(a, b).shape == (2, 1)
 
 
-def test_a_layer_called_twice_has_two_nodes():
+def lstm_called_twice() -> tuple[Graph, nn.Module]:
     a, b = Input("a", shape=(280, 256)), Input("b", shape=(280, 256))
     lstm = LSTMEncoder(32)
-    encoded_a, encoded_b = lstm(a), lstm(b)
-    model = Graph([a, b], [encoded_a, encoded_b])
+    return Graph([a, b], [lstm(a), lstm(b)]), lstm
+
+
+def conv_called_on_two_sizes() -> tuple[Graph, nn.Module]:
+    conv = nn.Conv2d(3, 16, 3, padding="same")
+    c, d = Input("c", shape=(3, 32, 32)), Input("d", shape=(3, 64, 64))
+    return Graph([c, d], [conv(c), conv(d)]), conv
+
+
+def test_a_layer_called_twice_has_two_nodes():
+    model, lstm = lstm_called_twice()
     first, second = model.nodes_of(lstm)
     assert first.output_shapes == second.output_shapes == [(None, 32)]
     assert model.output_shape_of(lstm) == [(None, 32)]  # same shapes: well defined
-    conv = nn.Conv2d(3, 16, 3, padding="same")
-    c, d = Input("c", shape=(3, 32, 32)), Input("d", shape=(3, 64, 64))
-    convs = Graph([c, d], [conv(c), conv(d)])
+    convs, conv = conv_called_on_two_sizes()
     assert convs.nodes_of(conv)[0].input_shapes == [(None, 3, 32, 32)]
     assert convs.nodes_of(conv)[1].output_shapes == [(None, 16, 64, 64)]
     with pytest.raises(GraphError, match="pick a node"):
         convs.output_shape_of(conv)
 
 
-def test_inception_module():
-    image = Input("image", shape=(3, 256, 256))
+def inception_module(side: int = 256) -> Graph:
+    image = Input("image", shape=(3, side, side))
     tower_1 = nn.ReLU()(nn.Conv2d(64, 64, 3, padding="same")(nn.ReLU()(nn.Conv2d(3, 64, 1)(image))))
     tower_2 = nn.ReLU()(nn.Conv2d(64, 64, 5, padding="same")(nn.ReLU()(nn.Conv2d(3, 64, 1)(image))))
     tower_3 = nn.ReLU()(nn.Conv2d(3, 64, 1)(nn.MaxPool2d(3, stride=1, padding=1)(image)))
-    output = Concat(axis=1)([tower_1, tower_2, tower_3])
-    model = Graph(image, output)
-    assert output.shape == (None, 192, 256, 256)
+    return Graph(image, Concat(axis=1)([tower_1, tower_2, tower_3]))
+
+
+def test_inception_module():
+    model = inception_module()
+    assert model.output_specs[model.output_names[0]].shape == (192, 256, 256)
     assert count(model) == 256 + 36_928 + 256 + 102_464 + 256
     small = torch.randn(1, 3, 256, 256)[:, :, :16, :16]
     with pytest.raises(GraphError, match=r"input 'image' expects .*\(B, 3, 256, 256\)"):
         model(small)
 
 
-def test_residual_connection():
-    x = Input("x", shape=(3, 256, 256))
+def residual_connection(side: int = 256) -> tuple[Graph, nn.Module]:
+    x = Input("x", shape=(3, side, side))
     conv = nn.Conv2d(3, 3, 3, padding="same")
-    z = Add()([x, conv(x)])
-    model = Graph(x, z)
-    assert z.shape == (None, 3, 256, 256)
+    return Graph(x, Add()([x, conv(x)])), conv
+
+
+def test_residual_connection():
+    model, conv = residual_connection()
+    assert model.output_specs[model.output_names[0]].shape == (3, 256, 256)
     batch = torch.randn(1, 3, 256, 256)
     torch.testing.assert_close(model(batch), batch + conv(batch))
 
@@ -162,12 +193,16 @@ def vision_model(side: int) -> Graph:
     return Graph(digit, Flatten()(x))
 
 
-def test_shared_vision_model_decides_same_digit():
-    vision = vision_model(27)
-    digit_a, digit_b = Input("digit_a", shape=(1, 27, 27)), Input("digit_b", shape=(1, 27, 27))
+def same_digit_model(side: int = 27) -> Graph:
+    vision = vision_model(side)
+    digit_a, digit_b = Input("digit_a", shape=(1, side, side)), Input("digit_b", shape=(1, side, side))
     out_a, out_b = vision(digit_a), vision(digit_b)
-    model = Graph([digit_a, digit_b], Dense(1)(Concat()([out_a, out_b])))
-    assert out_a.shape == (None, 64 * 11 * 11)
+    return Graph([digit_a, digit_b], Dense(1)(Concat()([out_a, out_b])))
+
+
+def test_shared_vision_model_decides_same_digit():
+    model = same_digit_model(27)
+    assert model.nodes[0].output_shapes == [(None, 64 * 11 * 11)]
     assert count(model) == 640 + 36_928 + (2 * 7_744 + 1)
     x = torch.randn(2, 1, 27, 27)
     assert model(x, x.flip(0)).shape == (2, 1)
@@ -230,14 +265,18 @@ def test_video_qa_reuses_the_trained_vision_model_and_question_encoder():
     assert any(m is lstm for m in encoder.blocks.values())
 
 
-def test_text_question_answering_model_from_the_book():
+def text_qa() -> tuple[Graph, nn.Module, nn.Module]:
     text_input = Input("text", shape=(None,), dtype="int32")
     text_embedding, question_embedding = Embedding(10_000, 64), Embedding(10_000, 32)
     encoded_text = LSTMEncoder(32)(text_embedding(text_input))
     question_input = Input("question", shape=(None,), dtype="int32")
     encoded_question = LSTMEncoder(16)(question_embedding(question_input))
     answer = Dense(500)(Concat(axis=-1)([encoded_text, encoded_question]))
-    model = Graph([text_input, question_input], answer)
+    return Graph([text_input, question_input], answer), text_embedding, question_embedding
+
+
+def test_text_question_answering_model_from_the_book():
+    model, text_embedding, question_embedding = text_qa()
     assert count(text_embedding) == 640_000
     assert count(question_embedding) == 320_000
     text, question = torch.randint(1, 10_000, (4, 100)), torch.randint(1, 10_000, (4, 100))
@@ -245,7 +284,7 @@ def test_text_question_answering_model_from_the_book():
     assert model({"text": text, "question": question}).shape == (4, 500)
 
 
-def test_posts_model_with_three_outputs_from_the_book():
+def posts_model() -> tuple[Graph, nn.Module, nn.Module]:
     posts = Input("posts", shape=(None,), dtype="int32")
     embedding = Embedding(50_000, 256)
     embedded = embedding(posts)
@@ -257,7 +296,38 @@ def test_posts_model_with_three_outputs_from_the_book():
     x = GlobalMaxPool1D()(Conv1D(256, 5, activation="relu")(x))
     x = Dense(128, activation="relu")(x)
     model = Graph(posts, {"age": Dense(1)(x), "income": Dense(10)(x), "gender": Dense(1)(x)})
+    return model, embedding, first
+
+
+def test_posts_model_with_three_outputs_from_the_book():
+    model, embedding, first = posts_model()
     assert count(embedding) == 12_800_000
     assert count(first) == 163_968
     out = model(torch.randint(1, 50_000, (2, 300)))
     assert {k: tuple(v.shape) for k, v in out.items()} == {"age": (2, 1), "income": (2, 10), "gender": (2, 1)}
+
+
+def _video_qa_small() -> Graph:
+    _, vision, encoder, _ = vqa(32, 50, 7)
+    return video_qa(vision, encoder, 3, 32, 7)
+
+
+# Every seed model, at sizes a CPU test can run: tests/spec rebuilds each from its spec.
+SEED_MODELS = {
+    "dense_network": dense_network,
+    "functional_dense_net": lambda: functional_dense_net()[0],
+    "reused_model": lambda: reused_model()[0],
+    "frame_classifier": lambda: frame_classifier()[0],
+    "headline": lambda: headline_model()[0],
+    "shared_lstm_siamese": lambda: shared_lstm_siamese()[0],
+    "lstm_called_twice": lambda: lstm_called_twice()[0],
+    "conv_called_on_two_sizes": lambda: conv_called_on_two_sizes()[0],
+    "inception_module": lambda: inception_module(16),
+    "residual_connection": lambda: residual_connection(16)[0],
+    "same_digit_model": same_digit_model,
+    "vqa": lambda: vqa(32, 50, 7)[0],
+    "video_qa": _video_qa_small,
+    "text_qa": lambda: text_qa()[0],
+    "posts": lambda: posts_model()[0],
+}
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -21,6 +22,27 @@ class Block(nn.Module):
     """
 
     built: bool = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Block:
+        # Keep the constructor's arguments as given, before `__init__` turns them into layers
+        # (an activation name into a module, a rate into a Dropout): `get_config` returns them.
+        block = super().__new__(cls)
+        try:
+            bound = inspect.signature(cls.__init__).bind(block, *args, **kwargs)
+        except TypeError:
+            return block  # copy and pickle call with no arguments; `__init__` reports real misuse
+        bound.apply_defaults()
+        block.__dict__["_plait_config"] = _as_config(bound)
+        return block
+
+    def get_config(self) -> dict[str, Any]:
+        """The arguments this block was constructed with, by name, Keras-style.
+
+        `type(block)(**block.get_config())` builds it again, untrained and unbuilt. Graph
+        specs (`Graph.to_spec`) record a block this way; a subclass whose arguments need
+        another form overrides it. Positional-only and `*args` arguments are under `_args_`.
+        """
+        return dict(self.__dict__.get("_plait_config", {}))
 
     def build(self, *specs: Any, **spec_kwargs: Any) -> None:
         """Create the layers that depend on the input sizes, then set `self.built = True`.
@@ -52,6 +74,27 @@ class Block(nn.Module):
                 f"{type(self).__name__} has no '{name}' yet: it is not built. Call it on plait "
                 f"Input tensors inside a graph, or build it first: block.build(TensorSpec(...)) "
                 f"or block.build_like(example_batch)") from err
+
+
+def _as_config(bound: inspect.BoundArguments) -> dict[str, Any]:
+    """Bound constructor arguments (`self` left out) as keyword arguments plus `_args_`."""
+    config: dict[str, Any] = {}
+    positional: list[Any] = []
+    for name, value in list(bound.arguments.items())[1:]:
+        kind = bound.signature.parameters[name].kind
+        if kind == inspect.Parameter.VAR_POSITIONAL:
+            positional.extend(value)
+        elif kind == inspect.Parameter.POSITIONAL_ONLY:
+            positional.append(value)
+        elif kind == inspect.Parameter.VAR_KEYWORD:
+            config.update(value)
+        else:
+            config[name] = value
+    # A list or dict the caller changes later must not change what the block was built from.
+    config = {k: type(v)(v) if type(v) in (list, dict) else v for k, v in config.items()}
+    if positional:
+        config["_args_"] = positional
+    return config
 
 
 def spec_of(tensor: torch.Tensor) -> TensorSpec:

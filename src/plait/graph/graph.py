@@ -11,11 +11,17 @@ import torch.utils._pytree as pytree
 from torch import nn
 
 from plait.graph.errors import GraphError
-from plait.graph.node import Node, is_frozen, module_name
+from plait.graph.node import TENSOR, Node, is_frozen, module_name
 from plait.graph.tensor import SymbolicTensor, dtype_kind
 from plait.graph.toposort import topological_order
-
-Structure = SymbolicTensor | Sequence[SymbolicTensor] | Mapping[str, SymbolicTensor]
+from plait.graph.wiring import (
+    Structure,
+    Wiring,
+    check_inputs,
+    named_modules,
+    names_and_tensors,
+    reachable_nodes,
+)
 
 # How a node passes its arguments: module(a, b), module([a, b]), or any other structure.
 _POSITIONAL, _LIST, _TREE = 0, 1, 2
@@ -42,17 +48,17 @@ class Graph(nn.Module):
         super().__init__()
         if name is not None:
             self.__dict__["_plait_name"] = name
-        in_names, in_tensors, self._input_kind = _names_and_tensors(inputs, "inputs")
-        out_names, out_tensors, self._output_kind = _names_and_tensors(outputs, "outputs")
-        _check_inputs(in_names, in_tensors)
-        nodes = _reachable_nodes(in_tensors, out_tensors, out_names)
+        in_names, in_tensors, self._input_kind = names_and_tensors(inputs, "inputs")
+        out_names, out_tensors, self._output_kind = names_and_tensors(outputs, "outputs")
+        check_inputs(in_names, in_tensors)
+        nodes = reachable_nodes(in_tensors, out_tensors, out_names)
         nodes = topological_order(sorted(nodes, key=lambda n: n.id),
                                   lambda n: [t.node for t in n.inbound if t.node is not None])
         self.input_names = in_names
         self.output_names = out_names
         self.input_specs = {n: t.spec for n, t in zip(in_names, in_tensors)}
         self.output_specs = {n: t.spec for n, t in zip(out_names, out_tensors)}
-        self.blocks = nn.ModuleDict(_named_modules(nodes))
+        self.blocks = nn.ModuleDict(named_modules(nodes))
         self._checks = [(n, len(s.shape) + 1, [(i + 1, d) for i, d in enumerate(s.shape) if d is not None],
                          dtype_kind(s.dtype), s) for n, s in self.input_specs.items()]
         self._compile(in_tensors, out_tensors, nodes)
@@ -69,7 +75,7 @@ class Graph(nn.Module):
                  nodes: list[Node]) -> None:
         """Give every tensor a slot and every node a step that reads and writes slots."""
         slot = {_key(t): i for i, t in enumerate(in_tensors)}
-        steps = []
+        steps, wiring = [], []
         for node in nodes:
             ins = tuple(slot[_key(t)] for t in node.inbound)
             outs = tuple(range(len(slot), len(slot) + len(node.output_specs)))
@@ -77,7 +83,9 @@ class Graph(nn.Module):
             single = outs[0] if node.out_tree.is_leaf() else None
             steps.append((node.module, _call_style(node), ins, single, outs, node.arg_tree,
                           node.arg_leaves))
+            wiring.append(Wiring(ins, outs))
         self._steps = steps
+        self.wiring = wiring  # per node, aligned with self.nodes
         self._n_slots = len(slot)
         self._out_slots = [slot[_key(t)] for t in out_tensors]
         self.nodes = [replace(node, inbound=None) for node in nodes]  # keep no symbolic tensor alive
@@ -162,6 +170,60 @@ class Graph(nn.Module):
                 f"e.g. graph.nodes_of(module)[1].{attr}")
         return shapes[0]
 
+    def get_block(self, name: str) -> nn.Module:
+        """The module registered under `name`; `outer.inner` reaches into a nested graph.
+
+        Raises:
+            GraphError: no such block; the message lists the block names.
+        """
+        head, _, rest = name.partition(".")
+        if head not in self.blocks:
+            raise GraphError(f"graph '{module_name(self)}' has no block '{head}'; blocks are {list(self.blocks)}")
+        block = self.blocks[head]
+        if not rest:
+            return block
+        if not isinstance(block, Graph):
+            raise GraphError(f"block '{head}' of graph '{module_name(self)}' is a "
+                             f"{type(block).__name__}, not a graph, so it has no block '{rest}'")
+        return block.get_block(rest)
+
+    def subgraph(self, outputs: str | Sequence[str], inputs: Sequence[str] | None = None,
+                 *, name: str | None = None) -> Graph:
+        """The part of this graph that computes `outputs`, sharing its modules and weights.
+
+        For feature extraction: `graph.subgraph(["joint_vec"])(batch)["joint_vec"]`.
+
+        Args:
+            outputs: a tensor name (the new graph returns a tensor) or a list of them (it
+                returns a dict keyed by them): a node's name as `summary()` shows it, a graph
+                spec's `nodes:` key, `node[i]` for one of several outputs, or an input.
+            inputs: names of inputs or inner tensors to start from; None for the inputs
+                that `outputs` need.
+            name: the new graph's name.
+
+        Raises:
+            GraphError: an unknown name (the known ones are listed), or a needed input missing.
+        """
+        from plait.graph.subgraph import subgraph
+
+        return subgraph(self, outputs, inputs, name)
+
+    def to_spec(self) -> dict[str, Any]:
+        """This graph as the plain-data spec that `plait.spec.build_graph` compiles.
+
+        Blocks become `_target_` configs with their constructor arguments (Keras's
+        `get_config`), nested graphs nested specs, calls node lines. `build_graph` of the
+        result gives the same blocks, nodes and state dict keys; its outputs are a dict.
+
+        Raises:
+            GraphError: a block that cannot be described (a class in `__main__` or inside
+                a function, an argument that cannot be recovered or is no plain data, a
+                lambda), named with the reason.
+        """
+        from plait.graph.to_spec import SpecWriter
+
+        return SpecWriter(self).write()
+
     def summary(self, print_fn: Callable[[str], Any] | None = print) -> str:
         """A table of layers: name, type, output shape, parameters, connected to, calls.
 
@@ -204,7 +266,7 @@ def _key(tensor: SymbolicTensor) -> Any:
 
 def _call_style(node: Node) -> int:
     args, kwargs = pytree.tree_unflatten(list(range(len(node.arg_leaves))), node.arg_tree)
-    if kwargs or any(c is not None for c in node.arg_leaves):
+    if kwargs or any(c is not TENSOR for c in node.arg_leaves):
         return _TREE
     if all(isinstance(a, int) for a in args):
         return _POSITIONAL
@@ -216,86 +278,6 @@ def _call_style(node: Node) -> int:
 def _call_tree(module: nn.Module, values: list, ins: tuple, arg_tree: pytree.TreeSpec,
                constants: list) -> Any:
     fed = iter(ins)
-    leaves = [values[next(fed)] if c is None else c for c in constants]
+    leaves = [values[next(fed)] if c is TENSOR else c for c in constants]
     args, kwargs = pytree.tree_unflatten(leaves, arg_tree)
     return module(*args, **kwargs)
-
-
-def _names_and_tensors(structure: Structure, what: str) -> tuple[list[str], list[SymbolicTensor], str]:
-    """Names, tensors and kind ('single', 'list', 'dict') of a graph's inputs or outputs."""
-    if isinstance(structure, SymbolicTensor):
-        kind, items = "single", [(None, structure)]
-    elif isinstance(structure, Mapping):
-        kind, items = "dict", list(structure.items())
-    elif isinstance(structure, (list, tuple)):
-        kind, items = "list", [(None, t) for t in structure]
-    else:
-        raise GraphError(f"graph {what} must be a symbolic tensor, a list or a dict of them; "
-                         f"received {type(structure).__name__}")
-    if not items:
-        raise GraphError(f"a graph needs at least one of its {what}, received none")
-    names, tensors = [], []
-    for key, tensor in items:
-        if not isinstance(tensor, SymbolicTensor):
-            raise GraphError(f"graph {what}: {key or 'entry'} must be a symbolic tensor (from Input "
-                             f"or a module call), received {type(tensor).__name__}")
-        names.append(key if key is not None else _default_name(tensor))
-        tensors.append(tensor)
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise GraphError(f"duplicate names among the graph's {what}: {duplicates}")
-    return names, tensors, kind
-
-
-def _default_name(tensor: SymbolicTensor) -> str:
-    if tensor.name:
-        return tensor.name
-    node = tensor.node
-    return node.name if len(node.output_specs) == 1 else f"{node.name}_{tensor.index}"
-
-
-def _check_inputs(names: list[str], tensors: list[SymbolicTensor]) -> None:
-    for name, tensor in zip(names, tensors):
-        if not tensor.is_input:
-            raise GraphError(f"graph input '{name}' must be an Input, received {tensor.describe()}")
-    if len({id(t) for t in tensors}) != len(tensors):
-        raise GraphError(f"the same Input is given twice among the graph's inputs {names}")
-
-
-def _reachable_nodes(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor],
-                     output_names: list[str]) -> set[Node]:
-    """Every node between inputs and outputs; checks each output's inputs are given."""
-    given = {id(t) for t in inputs}
-    reached: set[int] = set()
-    nodes: dict[int, Node] = {}
-    for out_name, out in zip(output_names, outputs):
-        stack, seen = [out], set()
-        while stack:
-            tensor = stack.pop()
-            if tensor.is_input:
-                if id(tensor) not in given:
-                    names = [t.name for t in inputs]
-                    raise GraphError(
-                        f"graph disconnected: output '{out_name}' depends on input '{tensor.name}' "
-                        f"{tensor.spec}, which is not among the graph's inputs {names}")
-                reached.add(id(tensor))
-            elif tensor.node.id not in seen:
-                seen.add(tensor.node.id)
-                nodes[tensor.node.id] = tensor.node
-                stack.extend(tensor.node.inbound)
-    unused = [t.name for t in inputs if id(t) not in reached]
-    if unused:
-        raise GraphError(f"graph inputs {unused} reach no output; outputs are {output_names}")
-    return set(nodes.values())
-
-
-def _named_modules(nodes: list[Node]) -> dict[str, nn.Module]:
-    """Each distinct module once, under its name; two modules may not share a name."""
-    named: dict[str, nn.Module] = {}
-    for node in nodes:
-        name = module_name(node.module)
-        if name in named and named[name] is not node.module:
-            raise GraphError(f"duplicate names: two different modules are both named '{name}' "
-                             f"({type(named[name]).__name__} and {type(node.module).__name__})")
-        named[name] = node.module
-    return named

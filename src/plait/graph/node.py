@@ -36,6 +36,19 @@ PROBE_BATCH = 3
 PROBE_LENGTHS = ((32, 67), (512, 1031), (8192, 16411))
 
 _node_ids = itertools.count()
+
+
+class _TensorSlot:
+    """Marks where a node's arguments held a symbolic tensor: `None` may be a constant there."""
+
+    def __repr__(self) -> str:
+        return "TENSOR"
+
+    def __reduce__(self) -> str:
+        return "TENSOR"  # copies and pickles stay this one object, so `is TENSOR` holds
+
+
+TENSOR = _TensorSlot()
 _name_counts: dict[str, int] = {}
 _call_counts: weakref.WeakKeyDictionary[nn.Module, int] = weakref.WeakKeyDictionary()
 
@@ -51,6 +64,9 @@ class Node:
         input_specs: specs of the symbolic inputs, flattened in argument order.
         output_specs: specs of the outputs, flattened.
         connected_to: labels of the inbound tensors (input names or producing nodes).
+        arg_leaves: the call's flattened arguments: constants, with `TENSOR` where a tensor goes.
+        key: the name the call was given, such as its key under a graph spec's `nodes:`;
+            None for a call made in Python, which is known by `name`.
     """
 
     name: str
@@ -60,10 +76,11 @@ class Node:
     output_specs: list[TensorSpec]
     connected_to: list[str]
     arg_tree: pytree.TreeSpec = field(repr=False)
-    arg_leaves: list[Any] = field(repr=False)  # constants, with None where a tensor goes
+    arg_leaves: list[Any] = field(repr=False)
     out_tree: pytree.TreeSpec = field(repr=False)
     inbound: list[SymbolicTensor] | None = field(default=None, repr=False)
     id: int = field(default_factory=lambda: next(_node_ids), repr=False)
+    key: str | None = None
 
     @property
     def input_shapes(self) -> list[tuple[int | None, ...]]:
@@ -116,7 +133,7 @@ def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     """Record `module(*args, **kwargs)` as a node and return symbolic outputs."""
     leaves, arg_tree = pytree.tree_flatten((args, kwargs))
     inbound = [x for x in leaves if isinstance(x, SymbolicTensor)]
-    constants = [None if isinstance(x, SymbolicTensor) else x for x in leaves]
+    constants = [TENSOR if isinstance(x, SymbolicTensor) else x for x in leaves]
     call_index = _call_counts.get(module, 0)
     name = module_name(module) + (f":{call_index}" if call_index else "")
     where = f"node '{name}' ({type(module).__name__})"
@@ -137,13 +154,14 @@ def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     _call_counts[module] = call_index + 1
     node = Node(name=name, module=module, call_index=call_index,
                 input_specs=[x.spec for x in inbound], output_specs=out_specs,
-                connected_to=[_label(x) for x in inbound], arg_tree=arg_tree,
+                connected_to=[label(x) for x in inbound], arg_tree=arg_tree,
                 arg_leaves=constants, out_tree=out_tree, inbound=inbound)
     outputs = [SymbolicTensor(spec, node=node, index=i) for i, spec in enumerate(out_specs)]
     return pytree.tree_unflatten(outputs, out_tree)
 
 
-def _label(tensor: SymbolicTensor) -> str:
+def label(tensor: SymbolicTensor) -> str:
+    """How summaries show a tensor: its input's name, or its node's name (`name[i]` of several)."""
     if tensor.is_input:
         return tensor.name
     many = len(tensor.node.output_specs) > 1

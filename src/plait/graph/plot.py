@@ -38,8 +38,8 @@ def _edges(graph: Graph) -> tuple[list[tuple[str, str]], list[tuple[str, str, st
 def _producer(graph: Graph, slot: int, ids: dict[str, str]) -> str:
     if slot < len(graph.input_names):
         return ids[graph.input_names[slot]]
-    for i, step in enumerate(graph._steps):
-        if slot in step[4]:
+    for i, wiring in enumerate(graph.wiring):
+        if slot in wiring.outs:
             return f"n{i}"
     raise GraphError(f"graph output slot {slot} has no producer")  # unreachable for a built graph
 

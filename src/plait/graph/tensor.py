@@ -31,6 +31,18 @@ def as_dtype(dtype: torch.dtype | str) -> torch.dtype:
     raise GraphError(f"unknown dtype {dtype!r}: expected a torch.dtype or one of {sorted(_DTYPES)}")
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """The name `as_dtype` reads back: `"float32"`, `"int64"`, ...
+
+    Raises:
+        GraphError: a dtype with no such name.
+    """
+    name = str(dtype).removeprefix("torch.")
+    if name not in _DTYPES:
+        raise GraphError(f"dtype {dtype} has no name a spec accepts; names are {sorted(_DTYPES)}")
+    return name
+
+
 def dtype_kind(dtype: torch.dtype) -> str:
     """'float', 'int' or 'bool': the families a graph input accepts interchangeably."""
     if dtype == torch.bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import torch.utils._pytree as pytree
 from torch import nn
 
 from plait.graph import (
@@ -18,7 +19,7 @@ from plait.graph import (
 )
 from plait.spec.checkpoint import load_block_state
 from plait.spec.errors import SpecError
-from plait.spec.expressions import Call, Ref, parse_call
+from plait.spec.expressions import Arg, Call, Const, Ref, parse_call
 from plait.spec.instantiate import GRAPH_KEYS, PLAIT_KEYS, instantiate, references
 
 
@@ -81,14 +82,7 @@ def _build_blocks(configs: Mapping, where: str, outer: dict[str, nn.Module],
                         f"blocks are {sorted({*configs, *outer})}")
 
     def refs_of(name: str) -> list[str]:
-        cfg = configs[name]
-        if is_graph_spec(cfg):
-            own = cfg.get("blocks") or {}
-            called = [parse_call(line, f"{where}.blocks.{name}.nodes.{node}").block
-                      for node, line in cfg["nodes"].items()]
-            return [*(r for block in own.values() for r in references(block)),
-                    *(b for b in called if b not in own)]
-        return references(cfg)
+        return _outer_refs(configs[name], f"{where}.blocks.{name}")
 
     for name in topological_order(list(configs), refs_of, what="block"):
         key, cfg = f"{where}.blocks.{name}", configs[name]
@@ -104,6 +98,17 @@ def _build_blocks(configs: Mapping, where: str, outer: dict[str, nn.Module],
             raise SpecError(f"{key}: _target_ built a {type(block).__name__}, expected a torch.nn.Module")
         built[name] = name_module(block, name)
     return built
+
+
+def _outer_refs(cfg: Any, where: str) -> list[str]:
+    """The enclosing spec's blocks a block config needs: its `_block_` references and, for a
+    nested graph spec at any depth, the blocks it calls or refers to without defining them."""
+    if not is_graph_spec(cfg):
+        return references(cfg)
+    own = cfg.get("blocks") or {}
+    called = [parse_call(line, f"{where}.nodes.{node}").block for node, line in cfg["nodes"].items()]
+    inner = [r for block, c in own.items() for r in _outer_refs(c, f"{where}.blocks.{block}")]
+    return [r for r in [*inner, *called] if r not in own]
 
 
 def _input(name: str, cfg: Any, where: str) -> SymbolicTensor:
@@ -140,29 +145,41 @@ def _run_nodes(lines: Mapping, inputs: dict[str, SymbolicTensor], blocks: dict[s
 
 
 def _call(name: str, call: Call, tensors: dict[str, Any], blocks: dict[str, nn.Module], where: str) -> Any:
-    def value(arg: Ref | tuple[Ref, ...]) -> Any:
-        return [_pick(r, tensors, where) for r in arg] if isinstance(arg, tuple) else _pick(arg, tensors, where)
+    def value(arg: Arg) -> Any:
+        if isinstance(arg, Ref):
+            return _pick(arg, tensors, where)
+        if isinstance(arg, Const):
+            return arg.value
+        if isinstance(arg, dict):
+            return {k: value(v) for k, v in arg.items()}
+        return type(arg)(value(a) for a in arg)  # a list or a tuple, as written
 
     args, kwargs = [value(a) for a in call.args], {k: value(v) for k, v in call.kwargs}
     try:
         out = blocks[call.block](*args, **kwargs)
     except GraphError as err:
         raise SpecError(f"{where}: {err}") from err
+    leaves = pytree.tree_leaves(out)
+    if leaves and isinstance(leaves[0], SymbolicTensor):
+        leaves[0].node.key = name  # the node is known by its key: summary, subgraph, to_spec
     if isinstance(out, SymbolicTensor):
         out.name = name
     return out
 
 
 def _pick(ref: Ref, tensors: dict[str, Any], where: str) -> SymbolicTensor:
+    """The tensor `ref` names; `name[i]` counts the node's outputs flattened, as summaries do."""
     value = tensors[ref.name]
     if ref.index is None:
         if not isinstance(value, SymbolicTensor):
-            raise SpecError(f"{where}: '{ref.name}' gives {len(value)} tensors; pick one as `{ref.name}[i]`")
+            count = len(pytree.tree_leaves(value))
+            raise SpecError(f"{where}: '{ref.name}' gives {count} tensors; pick one as `{ref.name}[i]`")
         return value
-    if isinstance(value, SymbolicTensor) or not 0 <= ref.index < len(value):
-        count = 1 if isinstance(value, SymbolicTensor) else len(value)
+    leaves = [] if isinstance(value, SymbolicTensor) else pytree.tree_leaves(value)
+    if not 0 <= ref.index < len(leaves):
+        count = 1 if isinstance(value, SymbolicTensor) else len(leaves)
         raise SpecError(f"{where}: '{ref}' is out of range: '{ref.name}' gives {count} tensor(s)")
-    return value[ref.index]
+    return leaves[ref.index]
 
 
 def _outputs(cfg: Mapping | list) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Any
 
 from plait.spec.errors import SpecError
 
@@ -20,29 +21,48 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Const:
+    """A constant argument in a node line: a number, a string, True, False or None."""
+
+    value: Any
+
+
+# An argument: a tensor name, a constant, or a list, tuple or dict (string keys) of arguments.
+Arg = Ref | Const | list | tuple | dict
+
+
+@dataclass(frozen=True, eq=False)
 class Call:
-    """`block(args..., key=arg)`, where an argument is a `Ref` or a list of them."""
+    """`block(args..., key=arg)`: what a node line says, arguments as the block receives them."""
 
     block: str
-    args: tuple[Ref | tuple[Ref, ...], ...]
-    kwargs: tuple[tuple[str, Ref | tuple[Ref, ...]], ...]
+    args: tuple[Arg, ...]
+    kwargs: tuple[tuple[str, Arg], ...]
 
     def refs(self) -> list[Ref]:
-        found: list[Ref] = []
-        for arg in [*self.args, *(v for _, v in self.kwargs)]:
-            found.extend(arg if isinstance(arg, tuple) else [arg])
-        return found
+        """Every tensor the call names, in order."""
+        return _refs([*self.args, *(v for _, v in self.kwargs)])
+
+
+def _refs(arg: Arg) -> list[Ref]:
+    if isinstance(arg, Ref):
+        return [arg]
+    if isinstance(arg, (list, tuple)):
+        return [ref for a in arg for ref in _refs(a)]
+    if isinstance(arg, dict):
+        return _refs(list(arg.values()))
+    return []
 
 
 def parse_call(text: str, where: str) -> Call:
     """Parse one node line.
 
     Args:
-        text: e.g. `merge(question_vec, image_vec)`, `head(lstm[0])`, `concat([a, b])`.
+        text: e.g. `merge(question_vec, image_vec)`, `head(lstm[0])`, `concat([a, b], axis=1)`.
         where: the config key, for errors.
 
     Raises:
-        SpecError: the line is not `block(tensor, ...)`; says what was expected.
+        SpecError: the line is not `block(argument, ...)`; says what was expected.
     """
     expected = "expected `block(tensor, ...)`, e.g. `merge(question_vec, image_vec)`"
     if not isinstance(text, str):
@@ -53,24 +73,30 @@ def parse_call(text: str, where: str) -> Call:
         raise SpecError(f"{where}: cannot parse {text!r} ({err.msg} at column {err.offset}); {expected}") from None
     if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name):
         raise SpecError(f"{where}: {expected}; received {text!r}")
+    if any(k.arg is None for k in tree.keywords) or any(isinstance(a, ast.Starred) for a in tree.args):
+        raise SpecError(f"{where}: `*` and `**` are not supported in {text!r}")
     args = tuple(_argument(a, text, where) for a in tree.args)
     kwargs = tuple((k.arg, _argument(k.value, text, where)) for k in tree.keywords)
-    if any(k is None for k, _ in kwargs):
-        raise SpecError(f"{where}: `**` is not supported in {text!r}")
     return Call(tree.func.id, args, kwargs)
 
 
-def _argument(node: ast.expr, text: str, where: str) -> Ref | tuple[Ref, ...]:
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return tuple(_ref(e, text, where) for e in node.elts)
-    return _ref(node, text, where)
-
-
-def _ref(node: ast.expr, text: str, where: str) -> Ref:
+def _argument(node: ast.expr, text: str, where: str) -> Arg:
     if isinstance(node, ast.Name):
         return Ref(node.id)
     if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
             and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int)):
         return Ref(node.value.id, node.slice.value)
-    raise SpecError(f"{where}: in {text!r}, `{ast.unparse(node)}` is not a tensor name; arguments "
-                    "are input or node names, `name[i]` for one output of a node, or lists of them")
+    if isinstance(node, ast.List):
+        return [_argument(e, text, where) for e in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_argument(e, text, where) for e in node.elts)
+    if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) and isinstance(k.value, str)
+                                          for k in node.keys):
+        return {k.value: _argument(v, text, where) for k, v in zip(node.keys, node.values)}
+    try:
+        return Const(ast.literal_eval(node))
+    except (ValueError, TypeError):
+        raise SpecError(f"{where}: in {text!r}, `{ast.unparse(node)}` is not an argument a node "
+                        "line takes: input or node names, `name[i]` for one output of a node, "
+                        "constants (numbers, strings, True/False/None), and lists, tuples and "
+                        "dicts of them") from None

@@ -42,6 +42,9 @@ def references(config: Any) -> list[str]:
 def instantiate(config: Any, where: str, resolve: Callable[[str, str], nn.Module]) -> Any:
     """Build `config`: nested `_target_`s become objects, `{_block_: name}` the named block.
 
+    A `_target_` is called with the list under `_args_` positionally (as in Hydra), and
+    every other key but plait's own (`PLAIT_KEYS`) by keyword.
+
     Args:
         config: plain data (dicts, lists, scalars).
         where: the config key of `config`, for errors.
@@ -53,12 +56,14 @@ def instantiate(config: Any, where: str, resolve: Callable[[str, str], nn.Module
         if "_target_" not in config:
             return {k: instantiate(v, f"{where}.{k}", resolve) for k, v in config.items()}
         target = locate(config["_target_"], where)
+        args = instantiate(config.get("_args_", []), f"{where}._args_", resolve)
         kwargs = {k: instantiate(v, f"{where}.{k}", resolve)
-                  for k, v in config.items() if k != "_target_" and k not in PLAIT_KEYS}
+                  for k, v in config.items() if k not in ("_target_", "_args_") and k not in PLAIT_KEYS}
         try:
-            return target(**kwargs)
+            return target(*args, **kwargs)
         except Exception as err:
-            raise SpecError(f"{where}: {config['_target_']}({', '.join(kwargs)}) failed to build: "
+            shown = ", ".join([*(["*_args_"] if args else []), *kwargs])
+            raise SpecError(f"{where}: {config['_target_']}({shown}) failed to build: "
                             f"{type(err).__name__}: {err}") from err
     if isinstance(config, (list, tuple)):
         return [instantiate(v, f"{where}[{i}]", resolve) for i, v in enumerate(config)]

@@ -1,0 +1,113 @@
+"""What `Graph.to_spec` cannot describe, refused with the block named and the reason why."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tests.spec.user_blocks import Apply, Gate, Halved, Lookup
+from torch import nn
+
+from plait.graph import Graph, GraphError, Input, name_module
+
+
+def one_block(module: nn.Module, name: str, features: int = 3) -> Graph:
+    x = Input("x", shape=(features,))
+    return Graph(x, name_module(module, name)(x))
+
+
+def test_an_argument_with_no_attribute_of_its_name_asks_for_get_config():
+    graph = one_block(Lookup([1.0, 2.0, 3.0]), "lookup")
+    with pytest.raises(GraphError, match=r"block 'lookup' \(tests\.spec\.user_blocks\.Lookup\): cannot "
+                       r"recover constructor argument 'table' \(no attribute of that name\); give the "
+                       r"class a `get_config\(\)`"):
+        graph.to_spec()
+
+
+def test_arguments_kept_changed_are_caught_by_building_the_class_again():
+    graph = one_block(Halved(4), "halved", features=4)
+    with pytest.raises(GraphError, match=r"block 'halved' .*recovered from its attributes \(size=2\) "
+                       r"build Halved\( \(linear\): Linear\(in_features=2, .*not Halved"):
+        graph.to_spec()
+
+
+def test_a_class_defined_inside_a_function_cannot_be_imported():
+    class Local(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    with pytest.raises(GraphError, match=r"block 'local' .*Local\): class .*<locals>\.Local is "
+                       "defined inside a function"):
+        one_block(Local(), "local").to_spec()
+
+
+def test_a_class_defined_in_main_cannot_be_imported():
+    script_class = type("Script", (nn.Module,), {"forward": lambda self, x: x, "__module__": "__main__"})
+    with pytest.raises(GraphError, match=r"block 'script' \(__main__\.Script\): class Script is "
+                       r"defined in __main__"):
+        one_block(script_class(), "script").to_spec()
+
+
+def test_a_lambda_argument_is_no_plain_data():
+    with pytest.raises(GraphError, match=r"block 'apply_fn' .*argument 'fn' holds a function <lambda>"):
+        one_block(Apply(lambda t: t * 2), "apply_fn").to_spec()
+
+
+def test_variadic_constructor_arguments_need_get_config():
+    class Stack(nn.Sequential):  # a Sequential is described by its layers; its subclass is not
+        def __init__(self, *layers: nn.Module) -> None:
+            super().__init__(*layers)
+
+    Stack.__qualname__, Stack.__module__ = "Stack", __name__
+    globals()["Stack"] = Stack  # importable, so that the arguments are what fails
+    try:
+        graph = one_block(Stack(nn.ReLU()), "stack")
+        with pytest.raises(GraphError, match=r"block 'stack' .*cannot recover constructor argument "
+                           r"\*layers \(arguments it does not keep\)"):
+            graph.to_spec()
+    finally:
+        del globals()["Stack"]
+
+
+def test_a_constant_call_argument_with_no_literal_form_is_refused():
+    x, y = Input("x", shape=(3,)), Input("y", shape=(3,))
+    for constant in (float("nan"), torch.tensor(1.0)):
+        graph = Graph([x, y], name_module(Gate(), "gate")(x, y, offset=constant))
+        with pytest.raises(GraphError, match=r"node 'gate': argument (nan|tensor\(1\.\)) cannot be "
+                           "written in a node line"):
+            graph.to_spec()
+
+
+def test_a_block_name_that_is_no_identifier_is_refused():
+    with pytest.raises(GraphError, match=r"block 'my-relu' \(ReLU\): a node line cannot call it"):
+        one_block(nn.ReLU(), "my-relu").to_spec()
+
+
+def test_one_frozen_weight_cannot_be_recorded():
+    linear = nn.Linear(3, 3)
+    linear.weight.requires_grad_(False)
+    with pytest.raises(GraphError, match=r"'blocks\.frozen_weight\.weight' takes no gradient.*freeze"):
+        one_block(linear, "frozen_weight").to_spec()
+
+
+def test_a_graph_in_double_precision_is_refused():
+    graph = one_block(nn.Linear(3, 3), "wide").double()
+    with pytest.raises(GraphError, match=r"'blocks\.wide\.weight' is torch\.float64, but a spec "
+                       "records no dtype"):
+        graph.to_spec()
+
+
+def test_get_config_must_return_arguments_by_name():
+    class Odd(nn.Module):
+        def get_config(self) -> list:
+            return [1, 2]
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    Odd.__qualname__, Odd.__module__ = "Odd", __name__
+    globals()["Odd"] = Odd
+    try:
+        with pytest.raises(GraphError, match=r"block 'odd' .*get_config\(\) returned list; expected a dict"):
+            one_block(Odd(), "odd").to_spec()
+    finally:
+        del globals()["Odd"]
