@@ -7,11 +7,14 @@ from plait.blocks import (
     MLP,
     CNNTower,
     Concat,
+    Conv1D,
     Conv1DEncoder,
     Dense,
+    GlobalAveragePool1D,
     GRUEncoder,
     InceptionBlock,
     LSTMEncoder,
+    MaxPool1D,
     ResidualBlock,
     TimeDistributed,
 )
@@ -24,6 +27,12 @@ def tokens(steps: int = 12) -> torch.Tensor:
     return x
 
 
+def embedded(steps: int = 12) -> torch.Tensor:
+    """Float steps with zero vectors where `tokens` pads, as an `Embedding` gives them."""
+    x = torch.randn(3, steps, 5)
+    return x * (tokens(steps) != 0).unsqueeze(-1)
+
+
 CASES = {
     "lstm": (lambda: LSTMEncoder(16, vocab_size=100), tokens),
     "lstm_bidirectional_2_layers": (
@@ -31,6 +40,11 @@ CASES = {
     "lstm_sequences": (lambda: LSTMEncoder(16, vocab_size=100, return_sequences=True), tokens),
     "gru_float": (lambda: GRUEncoder(16, bidirectional=True), lambda: torch.randn(3, 12, 5)),
     "conv1d_encoder": (lambda: Conv1DEncoder(vocab_size=100), lambda: tokens(300)),
+    "conv1d_encoder_masked": (lambda: Conv1DEncoder(vocab_size=100, mask_zero=True), lambda: tokens(300)),
+    "lstm_mask_zero": (lambda: LSTMEncoder(16, bidirectional=True, mask_zero=True), embedded),
+    "conv1d_masked": (lambda: Conv1D(4, 3, stride=2, mask_zero=True), embedded),
+    "max_pool_masked": (lambda: MaxPool1D(3, mask_zero=True), embedded),
+    "average_pool_masked": (lambda: GlobalAveragePool1D(mask_zero=True), embedded),
     "cnn_tower": (lambda: CNNTower(batch_norm=True), lambda: torch.randn(2, 3, 32, 32)),
     "inception": (InceptionBlock, lambda: torch.randn(2, 3, 16, 16)),
     "residual": (lambda: ResidualBlock(2, batch_norm=True), lambda: torch.randn(2, 3, 16, 16)),

@@ -4,6 +4,9 @@ Encoders (`LSTMEncoder`, `GRUEncoder`, `Conv1DEncoder`, `CNNTower`, `MLP`, `Embe
 fusions (`Concat`, `Add`, `Multiply`, `Average`), layers and heads (`Dense`, `Conv1D`,
 pools, `Flatten`, `Dropout`), wrappers (`TimeDistributed`) and image modules
 (`InceptionBlock`, `ResidualBlock`). Heads produce logits.
+
+Padding: sequence blocks built with `mask_zero=True` read all-zero steps as padding (an
+`Embedding`'s padding id gives one) and skip it wherever it is; see `plait.blocks.masking`.
 """
 
 from plait.blocks.activations import ACTIVATIONS, activation
@@ -15,6 +18,7 @@ from plait.blocks.dense import Dense
 from plait.blocks.dropout import Dropout
 from plait.blocks.embedding import Embedding
 from plait.blocks.flatten import Flatten
+from plait.blocks.global_average_pool import GlobalAveragePool1D
 from plait.blocks.gru import GRUEncoder
 from plait.blocks.inception import InceptionBlock
 from plait.blocks.lstm import LSTMEncoder
@@ -29,6 +33,6 @@ from plait.blocks.time_distributed import TimeDistributed
 __all__ = [
     "ACTIVATIONS", "MLP", "Add", "Average", "Block", "CNNTower", "Concat", "Conv1D",
     "Conv1DEncoder", "Dense", "Dropout", "Embedding", "Flatten", "GRUEncoder",
-    "GlobalMaxPool1D", "InceptionBlock", "LSTMEncoder", "MaxPool1D", "Multiply",
+    "GlobalAveragePool1D", "GlobalMaxPool1D", "InceptionBlock", "LSTMEncoder", "MaxPool1D", "Multiply",
     "RecurrentEncoder", "RelationNetwork", "ResidualBlock", "TimeDistributed", "activation", "spec_of",
 ]

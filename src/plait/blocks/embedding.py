@@ -11,8 +11,11 @@ from plait.blocks.base import Block
 class Embedding(Block):
     """A table of `num_embeddings` vectors of size `embedding_dim`, looked up by id.
 
-    Id 0 is padding by default: its vector stays zero and receives no gradient, so padded
-    token sequences and missing categories add nothing. Parameters are exactly
+    Id 0 is padding by default: its vector stays zero and receives no gradient. That exact
+    zero vector is how padding reaches the blocks after it: an `LSTMEncoder`, `Conv1D`,
+    pool or `TimeDistributed` built with `mask_zero=True` reads an all-zero step as padding
+    and skips it, wherever it is (see `plait.blocks.masking`). A real id's vector is never
+    all zeros in practice: it starts random and moves by gradient. Parameters are exactly
     `num_embeddings * embedding_dim` (10,000 x 64 gives 640,000, as in Keras).
 
     Args:

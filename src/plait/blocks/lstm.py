@@ -8,11 +8,13 @@ from plait.blocks.recurrent import RecurrentEncoder
 
 
 class LSTMEncoder(RecurrentEncoder):
-    """An LSTM over a right-padded sequence, correct for every length without packing.
+    """An LSTM over a padded sequence, correct for every length without packing.
 
-    Given `vocab_size`, it embeds integer token ids itself (id 0 is padding) and each
-    sample's length is its number of non-zero ids; the result for a padded sequence equals
-    the result for the same sequence unpadded. Float features `(B, T, F)` are read in full.
+    Given `vocab_size`, it embeds integer token ids itself and id 0 is padding. Float
+    features `(B, T, F)` are read in full, unless `mask_zero` makes all-zero steps padding
+    (as after an `Embedding`, whose padding vector is zero) or `forward` gets a `mask`.
+    Padding is skipped wherever it is, left, right or between steps: the result equals the
+    result for the real steps alone, and padded outputs of `return_sequences` are zero.
     PyTorch keeps two bias vectors per gate where Keras keeps one, so `LSTM(32)` on 256
     features has 37,120 parameters here and 36,992 in Keras.
 
@@ -25,10 +27,11 @@ class LSTMEncoder(RecurrentEncoder):
         return_sequences: return every step's output (padded steps zeroed) instead of
             the last state.
         dropout: dropout between stacked layers, as in `nn.LSTM`.
+        mask_zero: read a float step whose every value is zero as padding.
 
     Shape:
-        `(B, T) long or (B, T, F) float -> (B, H * dirs)`, or `(B, T, H * dirs)` with
-        `return_sequences`.
+        `(B, T) long or (B, T, F) float [, mask (B, T) bool] -> (B, H * dirs)`, or
+        `(B, T, H * dirs)` with `return_sequences`.
     """
 
     rnn_class = nn.LSTM

@@ -1,10 +1,13 @@
 """The shared body of `LSTMEncoder` and `GRUEncoder`: padded sequences without packing.
 
-Token id 0 is padding, on the right. Each sample's length is its count of non-zero ids.
-The forward direction is causal, so padding after a sequence never reaches its outputs;
-its last state is gathered at `length - 1`. The backward direction reads each sequence
-reversed within its own length, so it too starts at the sequence's last real token. No
-`pack_padded_sequence`, no `.item()`: the forward compiles without graph breaks.
+Padding is wherever the mask says (see `plait.blocks.masking`): token id 0 when the
+encoder embeds ids itself, all-zero steps with `mask_zero=True`, or a `mask` argument.
+The real steps are first moved to the front of each sample, so left, right and inner
+padding all read as right padding. The forward direction is causal, so padding after a
+sequence never reaches its outputs; its last state is gathered at `length - 1`. The
+backward direction reads each sequence reversed within its own length, so it too starts
+at the sequence's last real step. No `pack_padded_sequence`, no `.item()`: the forward
+compiles without graph breaks.
 """
 
 from __future__ import annotations
@@ -13,6 +16,14 @@ import torch
 from torch import nn
 
 from plait.blocks.base import Block, sequence_features
+from plait.blocks.masking import (
+    align_left,
+    gather_steps,
+    prefix_mask,
+    restore_steps,
+    step_mask,
+    zero_padding,
+)
 from plait.graph import TensorSpec
 
 
@@ -27,7 +38,8 @@ class RecurrentEncoder(Block):
 
     def __init__(self, hidden_size: int = 128, *, vocab_size: int | None = None,
                  embedding_dim: int = 128, num_layers: int = 1, bidirectional: bool = False,
-                 return_sequences: bool = False, dropout: float = 0.0) -> None:
+                 return_sequences: bool = False, dropout: float = 0.0,
+                 mask_zero: bool = False) -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.vocab_size = vocab_size
@@ -35,11 +47,12 @@ class RecurrentEncoder(Block):
         self.num_layers = num_layers
         self.directions = 2 if bidirectional else 1
         self.return_sequences = return_sequences
+        self.mask_zero = mask_zero
         self.dropout = nn.Dropout(dropout)
         if vocab_size is not None:
             self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
 
-    def build(self, spec: TensorSpec) -> None:
+    def build(self, spec: TensorSpec, mask: TensorSpec | None = None) -> None:
         features = sequence_features(spec, self, self.vocab_size, self.embedding_dim)
         sizes = [features] + [self.hidden_size * self.directions] * (self.num_layers - 1)
         self.layers = nn.ModuleList(
@@ -48,16 +61,28 @@ class RecurrentEncoder(Block):
             for size in sizes)
         self.built = True
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, steps = x.shape[0], x.shape[1]
-        if self.vocab_size is not None:
-            mask = x != 0  # (B, T), right padding
-            lengths = mask.sum(1)  # (B,)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        embeds = self.vocab_size is not None
+        # Ids always mark padding with 0: the embedding keeps that row at zero.
+        mask = step_mask(x, mask, self.mask_zero or embeds, self)  # (B, T) or None
+        if embeds:
             x = self.embedding(x)  # (B, T) -> (B, T, E)
-        else:
-            mask = None
-            lengths = torch.full((batch,), steps, device=x.device)
-        last = (lengths - 1).clamp(min=0)  # (B,), an empty sequence reads step 0
+        if mask is None:
+            lengths = torch.full((x.shape[0],), x.shape[1], device=x.device)  # (B,)
+            return self.encode(x, lengths, masked=False)
+        aligned = align_left(x, mask)  # real steps first
+        out = self.encode(aligned.x, aligned.lengths, masked=True)
+        if self.return_sequences:
+            return restore_steps(out, aligned.order)  # (B, T, H * dirs), at the input's steps
+        return out  # (B, H * dirs)
+
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor, *, masked: bool) -> torch.Tensor:
+        """Run the layers over right-padded steps and read each sample at its own length.
+
+        Shape:
+            `(B, T, F), (B,) -> (B, H * dirs)`, or `(B, T, H * dirs)` with `return_sequences`.
+        """
+        steps = x.shape[1]
         reverse = reversed_index(lengths, steps) if self.directions == 2 else None  # (B, T)
         for i, directions in enumerate(self.layers):
             if i > 0:
@@ -68,13 +93,14 @@ class RecurrentEncoder(Block):
                 outputs.append(gather_steps(backward, reverse))  # back in reading order
             x = torch.cat(outputs, dim=-1)  # (B, T, H * dirs)
         if self.return_sequences:
-            return x if mask is None else x * mask.unsqueeze(-1).to(x.dtype)  # (B, T, H * dirs)
+            return zero_padding(x, prefix_mask(lengths, steps)) if masked else x
+        last = (lengths - 1).clamp(min=0)  # (B,), an empty sequence reads step 0
         state = gather_steps(x[..., :self.hidden_size], last.unsqueeze(1))  # (B, 1, H)
         if reverse is not None:
             # The backward direction ends its reading at step 0.
             state = torch.cat([state, x[:, :1, self.hidden_size:]], dim=-1)  # (B, 1, 2H)
         state = state.squeeze(1)  # (B, H * dirs)
-        return state if mask is None else state * (lengths > 0).unsqueeze(-1).to(state.dtype)
+        return zero_padding(state, lengths > 0) if masked else state  # an empty sample is 0
 
 
 def reversed_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:
@@ -88,8 +114,3 @@ def reversed_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     position = torch.arange(steps, device=lengths.device).unsqueeze(0)  # (1, T)
     length = lengths.unsqueeze(1)  # (B, 1)
     return torch.where(position < length, length - 1 - position, position)  # (B, T)
-
-
-def gather_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """`x[b, index[b, t]]` for every sample and step: `(B, T, H), (B, S) -> (B, S, H)`."""
-    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
