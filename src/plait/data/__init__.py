@@ -1,6 +1,7 @@
 """LightningDataModules whose batches are dicts keyed by a graph's input and output names."""
 
 from plait.data.adult import AdultDataModule
+from plait.data.arrays import SAMPLE_WEIGHT, ArrayDataModule
 from plait.data.babi import BabiDataModule
 from plait.data.base import ArrayDictDataset, DataError, DictDataModule, collate_dicts
 from plait.data.digits import DigitsDataModule
@@ -18,6 +19,7 @@ from plait.data.tweets_pairs import TweetPairsDataModule
 
 __all__ = [
     "AdultDataModule",
+    "ArrayDataModule",
     "ArrayDictDataset",
     "BabiDataModule",
     "CacheError",
@@ -32,6 +34,7 @@ __all__ = [
     "MovingShapesDataModule",
     "PinnedWheel",
     "RottenTomatoesDataModule",
+    "SAMPLE_WEIGHT",
     "SortOfClevrDataModule",
     "TrumpTweetsDataModule",
     "TweetPairsDataModule",
