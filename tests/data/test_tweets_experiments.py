@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +20,7 @@ def _compose(*overrides: str):
         return compose("train", overrides=list(overrides))
 
 
-@pytest.mark.parametrize("experiment", ["headline", "tweet_siamese", "posts"])
+@pytest.mark.parametrize("experiment", ["headline", "headline_python", "tweet_siamese", "posts"])
 def test_one_fast_step_on_real_tweets(experiment: str, plait_cache: Path, tmp_path: Path):
     cfg = _compose(f"experiment={experiment}", *FAST, f"paths.output_dir={tmp_path}",
                    f"paths.data_dir={plait_cache}")
@@ -32,3 +35,23 @@ def test_siamese_without_hidden_layer_is_the_guides_exact_model(tmp_path: Path):
                    f"paths.output_dir={tmp_path}", f"paths.data_dir={tmp_path / 'data'}")
     graph = check(cfg).system.graph
     assert sum(p.numel() for p in graph.parameters()) == 673_280 + 129  # LSTM + Dense(1)
+
+
+def test_a_sweep_over_a_python_graph_builders_argument(plait_cache: Path, tmp_path: Path):
+    """`model.graph` names a Python function; a multirun varies its arguments, and each run's
+    checkpoint reloads in a process that never saw the config."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "offline"}
+    sweep = subprocess.run(
+        [sys.executable, "train.py", "-m", "experiment=headline_python", *FAST,
+         "model.graph.lstm_units=8,16", f"paths.data_dir={plait_cache}", f"paths.log_dir={tmp_path}"],
+        cwd=CONF.parent, env=env, capture_output=True, text=True, timeout=600)
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    [folder] = (tmp_path / "headline_python" / "multiruns").iterdir()
+    for job, units in (("0", 8), ("1", 16)):
+        code = ("import torch; from plait import load_checkpoint; "
+                f"m = load_checkpoint('{folder / job / 'checkpoints' / 'last.ckpt'}'); "
+                "p = m.predict({'text': torch.randint(1, 50, (3, 7)), 'meta': torch.rand(3, 12)}); "
+                "[lstm] = [b for b in m.graph.blocks.values() if type(b).__name__ == 'LSTMEncoder']; "
+                "print(lstm.hidden_size, sorted(p), p['popular'].shape)")
+        shown = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+        assert shown.stdout.split(maxsplit=1) == [str(units), "['popular', 'popular_aux'] (3, 1)\n"], shown.stderr

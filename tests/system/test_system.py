@@ -78,7 +78,7 @@ def test_a_block_starts_from_another_runs_checkpoint_and_can_be_frozen(tmp_path,
 
 
 @pytest.mark.parametrize("outputs, message", [
-    ({"digit": {"weight": 1.0}}, r"model.outputs: \['digit'\] have no loss"),
+    ({"digit": {"weight": 1.0}}, r"model.outputs.digit: no loss"),
     ({"digit": {"loss": "cross_entropyy"}}, r"cross_entropyy"),
     ({"digit": {"loss": "cross_entropy", "weight": -1}}, r"digit.*-1"),
     ({"digit": {"loss": "cross_entropy", "weight": "heavy"}}, r"digit.*heavy"),

@@ -93,6 +93,9 @@ class MultiOutputLoss(nn.Module):
             built `LossBalancer`, or a factory `f(output_names, weights)`.
         activations: prediction activations overriding each loss's own (`softmax`,
             `sigmoid`, `identity`): one, a dict or a list.
+        sample_weights: output name -> the batch key of per-example weights for its loss
+            (Keras's `sample_weight`): its loss is the mean of each example's loss times
+            its weight. Only losses that give per-example values (the named ones) take it.
 
     Raises:
         LossError: a key that names no output, an output without a loss, an unknown loss,
@@ -103,7 +106,7 @@ class MultiOutputLoss(nn.Module):
     def __init__(self, output_names: Sequence[str], loss: LossArg | Mapping[str, LossArg]
                  | Sequence[LossArg], weights: Any = None, *, loss_weights: Any = None,
                  balancer: str | LossBalancer | BalancerFactory = "fixed",
-                 activations: Any = None) -> None:
+                 activations: Any = None, sample_weights: Mapping[str, str] | None = None) -> None:
         super().__init__()
         names = check_output_names(output_names)
         specs = [_resolve(value, name) for name, value in
@@ -117,7 +120,9 @@ class MultiOutputLoss(nn.Module):
         self._activation_fns = [(n, activation_fn(a)) for n, a in self.activations.items()]
         self.loss_modules = nn.ModuleDict({n: s.fn for n, s in zip(names, specs)
                                            if isinstance(s.fn, nn.Module)})
-        self._steps = [(n, s.name, s.fn) for n, s in zip(names, specs)]
+        self.sample_weights = _check_sample_weights(sample_weights or {}, dict(zip(names, specs)))
+        self._steps = [(n, s.name, s.fn if n not in self.sample_weights else
+                        _weighted(s.per_sample, self.sample_weights[n])) for n, s in zip(names, specs)]
         self.balancer = make_balancer(balancer, names, weights)
 
     def forward(self, outputs: Any, targets: Any,
@@ -144,7 +149,7 @@ class MultiOutputLoss(nn.Module):
         for name, loss_name, fn in self._steps:
             logits, target = _pair(outputs, targets, name)
             try:
-                losses[name] = fn(logits, target)
+                losses[name] = fn(logits, target, targets) if name in self.sample_weights else fn(logits, target)
             except LossError as err:
                 raise LossError(f"output {name!r}: {err}") from None
             except (RuntimeError, ValueError, IndexError, TypeError) as err:
@@ -180,6 +185,30 @@ def _weights(weights: Any, loss_weights: Any, names: list[str]) -> list[float] |
     if loss_weights is not None:
         return check_weights(loss_weights, names, "loss_weights")
     return None if weights is None else check_weights(weights, names, "weights")
+
+
+def _check_sample_weights(keys: Mapping[str, str], specs: Mapping[str, LossSpec]) -> dict[str, str]:
+    for name, key in keys.items():
+        if name not in specs:
+            raise LossError(f"sample_weights has {name!r}, which names no output; outputs are {list(specs)}")
+        if not isinstance(key, str):
+            raise LossError(f"output {name!r}: sample_weight is the batch key of the weights, "
+                            f"received {key!r}")
+        if specs[name].per_sample is None:
+            raise LossError(f"output {name!r}: sample_weight needs a loss that gives each "
+                            f"example's value (a named loss); {specs[name].name} does not")
+    return dict(keys)
+
+
+def _weighted(per_sample: Callable[[Tensor, Tensor], Tensor], key: str) -> Callable[..., Tensor]:
+    """The mean over examples of each example's loss times its weight from `batch[key]`."""
+
+    def loss(logits: Tensor, target: Tensor, batch: Mapping[str, Tensor]) -> Tensor:
+        if key not in batch:
+            raise LossError(f"sample_weight {key!r} is not in the batch; the batch has {list(batch)}")
+        return (per_sample(logits, target) * batch[key].reshape(-1).to(logits.dtype)).mean()
+
+    return loss
 
 
 def _resolve(value: Any, name: str) -> LossSpec:

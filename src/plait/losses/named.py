@@ -9,7 +9,7 @@ logits as they are. Classes lie on the last dimension (Keras's channels-last), s
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -54,11 +54,14 @@ class LossSpec:
         fn: `fn(logits, target) -> scalar`; an `nn.Module` is registered by the loss
             that uses it, so its buffers move with the model.
         activation: `softmax`, `sigmoid` or `identity`, applied at prediction.
+        per_sample: `per_sample(logits, target) -> (B,)`, each example's loss, for
+            weighting examples (`sample_weight`); None where the loss cannot give it.
     """
 
     name: str
     fn: LossFn
     activation: str = "identity"
+    per_sample: LossFn | None = None
 
     def __post_init__(self) -> None:
         activation_fn(self.activation)
@@ -169,8 +172,10 @@ LOSS_NAMES: tuple[str, ...] = tuple(sorted(_NAMED))
 def named_loss(name: str, **kwargs: Any) -> LossSpec:
     """The named loss, with keyword arguments of its torch function bound.
 
+    Lists become tensors, which follow the logits to their device: class weights
+    (`weight: [1.0, 3.0]` for `cross_entropy`) and `pos_weight` for the binary losses.
     Example: `named_loss("huber", delta=2.0)`, or in YAML
-    `loss: {_target_: plait.losses.named_loss, name: cross_entropy, label_smoothing: 0.1}`.
+    `loss: {name: cross_entropy, label_smoothing: 0.1}`.
 
     Raises:
         LossError: the name is unknown, or an argument is not one its torch function takes.
@@ -182,30 +187,53 @@ def named_loss(name: str, **kwargs: Any) -> LossSpec:
     if "reduction" in kwargs:
         raise LossError(f"loss {name} takes no argument 'reduction': every output's loss is "
                         "the mean, a scalar the balancer can weight")
-    if kwargs:
-        params = inspect.signature(torch_fn).parameters
-        allowed = [p for p in list(params)[2:] if p not in ("size_average", "reduce", "reduction")]
-        unknown = sorted(set(kwargs) - set(allowed))
-        if unknown:
-            raise LossError(f"loss {name} takes no argument {unknown[0]!r}: "
-                            f"expected any of {allowed}")
-        fn = partial(fn, **kwargs)
-    return LossSpec(name, fn, activation)
+    params = inspect.signature(torch_fn).parameters
+    allowed = [p for p in list(params)[2:] if p not in ("size_average", "reduce", "reduction")]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise LossError(f"loss {name} takes no argument {unknown[0]!r}: expected any of {allowed}")
+    bound = _Bound(fn, kwargs)
+    return LossSpec(name, bound, activation, per_sample=partial(bound, reduction="none"))
 
 
-def resolve_loss(loss: str | LossSpec | LossFn) -> LossSpec:
-    """A `LossSpec` from a loss name, a `LossSpec`, or a callable `loss(logits, target)`.
+class _Bound:
+    """A named loss with its arguments; tensor arguments move to the logits' device.
 
-    A callable (an `nn.Module` built from `_target_`, a function) gets the `identity`
-    activation; wrap it in a `LossSpec` to state another.
+    With `reduction="none"` it gives each example's loss, averaged over any other dims.
+    """
+
+    def __init__(self, fn: Callable[..., Tensor], kwargs: dict[str, Any]) -> None:
+        self.fn = fn
+        self.tensors = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in kwargs.items()
+                        if isinstance(v, list | tuple | Tensor)}
+        self.kwargs = {k: v for k, v in kwargs.items() if k not in self.tensors}
+
+    def __call__(self, logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+        kwargs = self.kwargs
+        if self.tensors:
+            kwargs = {**kwargs, **{k: v.to(logits.device) for k, v in self.tensors.items()}}
+        value = self.fn(logits, target, reduction=reduction, **kwargs)
+        return value if reduction == "mean" else value.reshape(logits.shape[0], -1).mean(1)
+
+
+def resolve_loss(loss: str | LossSpec | LossFn | Mapping[str, Any]) -> LossSpec:
+    """A `LossSpec` from a loss name, a config, a `LossSpec`, or a callable `loss(logits, target)`.
+
+    A config is `{name: cross_entropy, label_smoothing: 0.1}` (a named loss and its
+    arguments) or `{_target_: ...}` (built by Hydra: a callable, or a `LossSpec`). A
+    callable (an `nn.Module`, a function) gets the `identity` activation; wrap it in a
+    `LossSpec` to state another.
 
     Raises:
-        LossError: an unknown name, a loss class instead of an instance, or no callable.
+        LossError: an unknown name, a config that does not build, a loss class instead of an
+            instance, or no callable.
     """
     if isinstance(loss, LossSpec):
         return loss
     if isinstance(loss, str):
         return named_loss(loss)
+    if isinstance(loss, Mapping):
+        return resolve_loss(_from_config(loss))
     if isinstance(loss, type):
         path = f"{loss.__module__}.{loss.__name__}"
         raise LossError(f"loss {loss.__name__} is a class: expected an instance, e.g. "
@@ -216,6 +244,21 @@ def resolve_loss(loss: str | LossSpec | LossFn) -> LossSpec:
         return LossSpec(name, loss)
     raise LossError(f"expected a loss name, a LossSpec or a callable loss(logits, target), "
                     f"received {loss!r} ({type(loss).__name__})")
+
+
+def _from_config(config: Mapping[str, Any]) -> Any:
+    if "_target_" in config:
+        from hydra.utils import instantiate
+
+        try:
+            return instantiate(dict(config), _convert_="all")
+        except Exception as err:  # Hydra wraps the target's own error
+            raise LossError(f"{{_target_: {config['_target_']}}} did not build: "
+                            f"{str(err).strip().splitlines()[0]}") from None
+    if "name" in config:
+        return named_loss(**config)
+    raise LossError(f"a loss config needs `name` (a named loss and its arguments) or "
+                    f"`_target_`; received keys {sorted(config)}")
 
 
 def activation_for(loss: str | LossSpec | LossFn) -> str:

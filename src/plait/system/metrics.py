@@ -15,6 +15,9 @@ from plait.spec import SpecError, instantiate
 
 def _classification(task: str, classes: int) -> dict[str, Callable[[], tm.Metric]]:
     size = {"multiclass": {"num_classes": classes}, "multilabel": {"num_labels": classes}, "binary": {}}[task]
+    # The inputs come from the graph and the data module, checked there; torchmetrics'
+    # own checks of every batch cost more than the step of a small model.
+    size["validate_args"] = False
     average = {} if task == "binary" else {"average": "macro"}
     return {
         "accuracy": lambda: tm.Accuracy(task=task, **size),

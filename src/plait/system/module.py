@@ -3,149 +3,165 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-import torchmetrics as tm
 from torch import Tensor, nn
 
 from plait.graph import Graph, is_frozen
-from plait.losses import (
-    BALANCERS,
-    GradNorm,
-    LossError,
-    MultiOutputLoss,
-    NonFiniteLoss,
-    activation_fn,
-    activation_for,
-    resolve_loss,
-)
-from plait.losses.per_output import check_weight
+from plait.losses import GradNorm, MultiOutputLoss, NonFiniteLoss, activation_fn
 from plait.spec import SpecError, build_graph
+from plait.system.epoch_stats import EpochLosses
 from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_of
+from plait.system.outputs import balancer, balancer_config, describe_outputs, output_configs
 
 STAGES = ("train", "val", "test")
-OUTPUT_KEYS = ("loss", "weight", "metrics", "node")
 
 
 class GraphSystem(L.LightningModule):
-    """Trains a graph built from a spec: per-output losses, weights and metrics.
+    """Trains a graph: each output with its own loss, weight and metrics (Keras's `compile`).
 
     Args:
-        spec: plain data: `inputs`, `blocks`, `nodes`, and `outputs`, each output with
-            `loss`, `weight` (default 1.0) and `metrics`.
+        graph: a `Graph` built in Python, or a graph spec (plain data: `inputs`, `blocks`,
+            `nodes`, `outputs`), as `from_spec` takes.
+        outputs: output name -> `{loss, weight, metrics, sample_weight}`, as in a spec's
+            `outputs:`; for a spec, its own `outputs` if None.
+        loss: Keras-style: one loss for every output, a dict by name or a list in order. A
+            loss is a name (`cross_entropy`, ...), `{name: ..., <argument>: ...}`,
+            `{_target_: ...}`, or a callable `loss(logits, target)`.
+        loss_weights: Keras-style: one weight, a dict by name (others 1.0) or a list.
+        metrics: Keras-style: metric names for every output, a dict by name, or a list of lists.
         optimizer: makes the optimizer from parameters (Hydra `_partial_: true`); Adam 1e-3 if None.
         scheduler: makes an LR scheduler from the optimizer; none if None.
         scheduler_monitor: the metric a plateau scheduler watches.
         loss_balancing: how output losses are combined: `fixed` uses the weights;
-            `uncertainty`, `gradnorm` and `dwa` learn or adapt them; or a balancer factory.
+            `uncertainty`, `gradnorm` and `dwa` learn or adapt them; a `{_target_: ...}`
+            config of a `LossBalancer` (with its arguments), or a `LossBalancer` class.
 
     Raises:
-        SpecError: an output without a loss, unknown loss or metric names, bad weights.
+        SpecError: the graph is neither a `Graph` nor a spec.
+        LossError: an output of no graph output, an output without a loss, unknown loss
+            or metric names, weights that are not positive, an unknown balancer.
     """
 
-    def __init__(self, spec: Mapping, *, optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+    def __init__(self, graph: Graph | Mapping, outputs: Mapping[str, Any] | None = None, *,
+                 loss: Any = None, loss_weights: Any = None, metrics: Any = None,
+                 optimizer: Callable[..., torch.optim.Optimizer] | None = None,
                  scheduler: Callable[..., Any] | None = None, scheduler_monitor: str = "val/loss",
-                 loss_balancing: str | Callable[..., nn.Module] = "fixed") -> None:
+                 loss_balancing: str | Mapping | type = "fixed") -> None:
         super().__init__()
-        self.spec = copy.deepcopy(dict(spec))
-        self.graph = build_graph(self.spec)
-        outputs = {n: (c or {}) for n, c in dict(self.spec["outputs"]).items()}
-        missing = [n for n, c in outputs.items() if c.get("loss") is None]
-        if missing:
-            raise SpecError(f"model.outputs: {missing} have no loss; give each output "
-                            "`loss: cross_entropy|binary_cross_entropy|mse|...`")
-        names = self.graph.output_names
-        for name in names:  # checked here so that errors name the config key
-            _check_output_keys(outputs[name], f"model.outputs.{name}")
-            check_weight(outputs[name].get("weight", 1.0), f"model.outputs.{name}.weight")
-            try:
-                resolve_loss(outputs[name]["loss"])
-            except LossError as err:
-                raise LossError(f"model.outputs.{name}.loss: {err}") from None
-        if isinstance(loss_balancing, str) and loss_balancing not in BALANCERS:
-            raise LossError(f"model.loss_balancing: unknown strategy {loss_balancing!r}; "
-                            f"expected one of {sorted(BALANCERS)}")
-        self.loss = MultiOutputLoss(names, loss={n: outputs[n]["loss"] for n in names},
-                                    weights={n: outputs[n].get("weight", 1.0) for n in names},
-                                    balancer=loss_balancing)
+        self.spec = None  # the spec a graph was built from; a Python graph describes itself
+        if isinstance(graph, Mapping):
+            self.spec = _without_init_checkpoints(copy.deepcopy(dict(graph)))
+            outputs = graph.get("outputs") if outputs is None else outputs
+            graph = build_graph(graph)
+        if not isinstance(graph, Graph):
+            raise SpecError(f"GraphSystem: expected a plait Graph or a graph spec, received "
+                            f"{type(graph).__name__}")
+        self.graph = graph
+        names = graph.output_names
+        self.outputs = output_configs(names, outputs if isinstance(outputs, Mapping) else None,
+                                      loss=loss, loss_weights=loss_weights, metrics=metrics)
+        self.loss_balancing = balancer_config(loss_balancing)
+        self.loss = MultiOutputLoss(
+            names, loss={n: self.outputs[n]["loss"] for n in names},
+            weights={n: self.outputs[n]["weight"] for n in names}, balancer=balancer(self.loss_balancing),
+            sample_weights={n: c["sample_weight"] for n, c in self.outputs.items() if c.get("sample_weight")})
         # GradNorm measures each output's gradient norm at the last layer all outputs share.
         self._shared = shared_parameters(self.graph) if isinstance(self.loss.balancer, GradNorm) else None
-        self.register_buffer("_epoch_losses", torch.zeros(len(names)), persistent=False)
-        self._epoch_steps = 0
-        activations = {n: activation_for(outputs[n]["loss"]) for n in names}
-        self._activations = {n: activation_fn(a) for n, a in activations.items()}
-        self._tasks = {n: task_of(activations[n], self.graph.output_specs[n])[0] for n in names}
+        self._activations = {n: activation_fn(a) for n, a in self.loss.activations.items()}
+        self._tasks = {n: task_of(self.loss.activations[n], graph.output_specs[n])[0] for n in names}
         for stage in STAGES:
-            # Epoch-mean losses as metrics: synced as sums and counts, so exact across ranks.
-            setattr(self, f"{stage}_losses", nn.ModuleDict(
-                {key: tm.MeanMetric(nan_strategy="disable") for key in ("total", *(f"out_{n}" for n in names))}))
+            setattr(self, f"{stage}_losses", EpochLosses(1 + len(names)))
             setattr(self, f"{stage}_metrics", nn.ModuleDict({
-                f"out_{n}": output_metrics(outputs[n].get("metrics"), activations[n], self.graph.output_specs[n],
-                                           f"model.outputs.{n}.metrics").clone(prefix=f"{stage}/{n}/")
+                f"out_{n}": output_metrics(self.outputs[n].get("metrics"), self.loss.activations[n],
+                                           graph.output_specs[n], f"model.outputs.{n}.metrics"
+                                           ).clone(prefix=f"{stage}/{n}/")
                 for n in names}))
         self._optimizer = optimizer
         self._scheduler = scheduler
         self._scheduler_monitor = scheduler_monitor
-        self.loss_balancing = loss_balancing if isinstance(loss_balancing, str) else "custom"
+
+    @classmethod
+    def from_spec(cls, spec: Mapping, **kwargs: Any) -> GraphSystem:
+        """The system of a graph spec (`inputs`, `blocks`, `nodes`, `outputs` with losses):
+        the YAML path, which the Hydra entry takes."""
+        return cls(spec, **kwargs)
 
     def forward(self, inputs: Mapping[str, Tensor] | Sequence[Tensor]) -> dict[str, Tensor]:
         """Logits of every output, from inputs keyed by name (extra keys are ignored) or in order."""
         if isinstance(inputs, Mapping):
             inputs = {n: inputs[n] for n in self.graph.input_names if n in inputs} or inputs
-        return self.graph(inputs)
+        out = self.graph(inputs)
+        if isinstance(out, dict):
+            return out
+        return dict(zip(self.graph.output_names, out if isinstance(out, list) else [out]))
 
     def _step(self, batch: Mapping[str, Tensor], stage: str, batch_idx: int) -> Tensor:
+        """Loss and metric updates on the device; no logging call but every
+        `log_every_n_steps` training steps (the step's loss and weights). Epoch values are
+        logged once, when the stage's epoch ends (`_log_epoch`)."""
         logits = self(batch)
         training = stage == "train"
         total, per_output = self.loss(logits, batch, shared_params=self._shared if training else None)
-        self._check_finite(stage, batch_idx, total, per_output)
+        losses = torch.stack([total, *per_output.values()]).detach()
+        self._check_finite(stage, batch_idx, losses)
         size = next(iter(logits.values())).shape[0]
-        if training:
-            self._epoch_losses += torch.stack(list(per_output.values())).detach()
-            self._epoch_steps += 1
-            weights = self.loss.balancer.weight_vector()
-            self.log_dict({f"train/{n}/weight": w for n, w in zip(self.graph.output_names, weights)},
-                          on_step=True, on_epoch=False, batch_size=size)
-        losses = getattr(self, f"{stage}_losses")
-        if training:  # the step value shows in the progress bar; the epoch mean is per rank
-            self.log("train/loss", total, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
-        else:
-            losses["total"].update(total.detach(), size)
-            self.log(f"{stage}/loss", losses["total"], on_epoch=True, prog_bar=True)
-        for name, value in per_output.items():
-            losses[f"out_{name}"].update(value.detach(), size)
-            self.log(f"{stage}/{name}/loss", losses[f"out_{name}"], on_step=False, on_epoch=True)
+        getattr(self, f"{stage}_losses").update(losses, size)
         metrics = getattr(self, f"{stage}_metrics")
-        for name, value in logits.items():
-            collection = metrics[f"out_{name}"]
-            if len(collection):
-                with torch.no_grad():
+        with torch.no_grad():
+            for name, value in logits.items():
+                collection = metrics[f"out_{name}"]
+                if len(collection):
                     prediction = self._activations[name](value.detach())
                     collection.update(*metric_inputs(self._tasks[name], prediction, batch[name]))
-                self.log_dict(collection, on_step=False, on_epoch=True, batch_size=size)
+        if training and self.trainer._logger_connector.should_update_logs:  # when Lightning writes logs
+            weights = self.loss.balancer.weight_vector()
+            self.log_dict({"train/loss_step": total.detach(),
+                           **{f"train/{n}/weight": w for n, w in zip(self.graph.output_names, weights)}},
+                          on_step=True, on_epoch=False, prog_bar=True, batch_size=size)
         return total
 
-    def _check_finite(self, stage: str, batch_idx: int, total: Tensor,
-                      per_output: Mapping[str, Tensor]) -> None:
+    def _log_epoch(self, stage: str) -> dict[str, Tensor]:
+        """Log the stage's epoch values, synced across ranks: `<stage>/loss`, each output's
+        `<stage>/<output>/loss` and metrics. Returns the losses' means by output name."""
+        reduce = partial(self.trainer.strategy.reduce, reduce_op="sum") if self._trainer else None
+        means = getattr(self, f"{stage}_losses").means(reduce)
+        if means is None:
+            return {}
+        names = self.graph.output_names
+        values = {f"{stage}/loss": means[0], **{f"{stage}/{n}/loss": means[i + 1] for i, n in enumerate(names)}}
+        for name in names:
+            collection = getattr(self, f"{stage}_metrics")[f"out_{name}"]
+            if len(collection):
+                values.update(collection.compute())  # synced by torchmetrics
+                collection.reset()
+        self.log_dict(values, on_step=False, on_epoch=True, prog_bar=False, sync_dist=False)
+        return dict(zip(names, means[1:]))
+
+    def _check_finite(self, stage: str, batch_idx: int, losses: Tensor) -> None:
         """Stop at the first NaN or infinite loss: training on would ruin every later weight,
         and an epoch mean would hide it.
+
+        Args:
+            losses: the total, then each output's loss.
 
         Raises:
             NonFiniteLoss: naming the outputs whose loss is not finite, the epoch and step.
         """
-        if torch.isfinite(torch.stack([total.detach(), *(v.detach() for v in per_output.values())])).all():
+        if torch.isfinite(losses).all():
             return
-        bad = [f"output {n!r} loss {float(v)}" for n, v in per_output.items() if not torch.isfinite(v)]
+        bad = [f"output {n!r} loss {float(v)}" for n, v in zip(self.graph.output_names, losses[1:])
+               if not torch.isfinite(v)]
         step = f", global step {self.trainer.global_step}" if stage == "train" else ""
         raise NonFiniteLoss(
             f"{stage}: the loss is not finite at epoch {self.current_epoch}, batch {batch_idx}{step}: "
-            f"{', '.join(bad) or f'total loss {float(total)}'}. Lower the learning rate "
+            f"{', '.join(bad) or f'total loss {float(losses[0])}'}. Lower the learning rate "
             "(model.optimizer.lr), clip gradients (trainer.gradient_clip_val), or look for NaN/Inf "
             "in the data")
 
@@ -153,19 +169,37 @@ class GraphSystem(L.LightningModule):
         return self._step(batch, "train", batch_idx)
 
     def on_fit_start(self) -> None:
-        """Silence Lightning's warning about eval-mode modules when they are frozen blocks."""
+        """Check a checkpoint can describe this system before training, not at the first save;
+        silence Lightning's warning about eval-mode modules when they are frozen blocks."""
+        if self.trainer.checkpoint_callbacks:
+            self.checkpoint_spec()
         frozen = {id(m) for root in self.modules() if is_frozen(root) for m in root.modules()}
         in_eval = [m for m in self.modules() if not m.training]
         if in_eval and all(id(m) in frozen for m in in_eval):
             warnings.filterwarnings("ignore", message=rf"Found {len(in_eval)} module\(s\) in eval mode")
 
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """At the epoch's last batch, log the training epoch's values: here rather than in
+        `on_train_epoch_end`, which Lightning calls after callbacks such as the epoch line."""
+        if self.trainer.is_last_batch:
+            self._end_train_epoch()
+
     def on_train_epoch_end(self) -> None:
-        """Hand the balancer each output's epoch-average loss, the same on every rank."""
-        if self._epoch_steps:
-            averages = self.trainer.strategy.reduce(self._epoch_losses / self._epoch_steps, reduce_op="mean")
-            self.loss.on_epoch_end(dict(zip(self.graph.output_names, averages)))
-        self._epoch_losses.zero_()
-        self._epoch_steps = 0
+        """An epoch cut short (`max_steps`, `limit_train_batches`) logs its values here."""
+        self._end_train_epoch()
+
+    def _end_train_epoch(self) -> None:
+        """Log the epoch's training values; hand the balancer each output's epoch-mean loss,
+        the same on every rank."""
+        averages = self._log_epoch("train")
+        if averages:
+            self.loss.on_epoch_end(averages)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
 
     def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "val", batch_idx)
@@ -191,9 +225,21 @@ class GraphSystem(L.LightningModule):
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "monitor": self._scheduler_monitor}}
 
+    def checkpoint_spec(self) -> dict[str, Any]:
+        """The plain-data spec a checkpoint carries, from which `load_checkpoint` rebuilds the
+        system: the graph's spec (a Python graph's from `Graph.to_spec`) with each output's
+        loss, weight and metrics.
+
+        Raises:
+            GraphError: a block that cannot be described, named.
+            LossError: a loss or metric given as a Python object.
+        """
+        spec = dict(self.spec) if self.spec is not None else self.graph.to_spec()
+        spec["outputs"] = describe_outputs(spec.get("outputs"), self.outputs)
+        return spec
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["plait"] = {"spec": _without_init_checkpoints(self.spec),
-                               "loss_balancing": self.loss_balancing}
+        checkpoint["plait"] = {"spec": self.checkpoint_spec(), "loss_balancing": self.loss_balancing}
 
     @torch.no_grad()
     def predict(self, inputs: Mapping[str, Any] | Sequence[Any] | Any, *, batch_size: int = 256) -> dict[str, np.ndarray]:
@@ -218,14 +264,6 @@ class GraphSystem(L.LightningModule):
                  for i in range(0, len(columns[0]), batch_size)]
         self.train(was_training)
         return {n: torch.cat([p[n] for p in parts]).cpu().numpy() for n in self.graph.output_names}
-
-
-def _check_output_keys(config: Mapping[str, Any], where: str) -> None:
-    for key in config:
-        if key not in OUTPUT_KEYS:
-            close = difflib.get_close_matches(str(key), OUTPUT_KEYS, n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise SpecError(f"{where}.{key}: not a key of an output; {hint}an output takes {list(OUTPUT_KEYS)}")
 
 
 def _build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:

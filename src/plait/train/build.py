@@ -24,6 +24,8 @@ from plait.train.errors import ConfigError
 log = logging.getLogger(__name__)
 
 GRAPH_KEYS = ("inputs", "blocks", "nodes", "outputs")
+FACTORIES = ("optimizer", "scheduler")  # model keys built into callables; the rest stay data
+PYTHON_ONLY = ("loss", "loss_weights", "metrics")  # Keras-style; a config gives `outputs:`
 
 
 def output_dir(cfg: DictConfig) -> Path:
@@ -54,29 +56,55 @@ def _plain(node: Any) -> Any:
 
 
 def build_system(cfg: DictConfig) -> GraphSystem:
-    """The LightningModule: builds the graph (shape inference), losses and metrics."""
-    return GraphSystem(graph_spec(cfg), **system_kwargs(cfg))
+    """The LightningModule: builds the graph (shape inference), losses and metrics. The
+    graph is the model's spec, or `model.graph`: a Python function that returns a `Graph`,
+    with the outputs' losses in `model.outputs` beside it."""
+    model = _require(cfg, "model")
+    if model.get("graph") is None:
+        return GraphSystem.from_spec(graph_spec(cfg), **system_kwargs(cfg))
+    written = [key for key in ("inputs", "blocks", "nodes") if model.get(key)]
+    if written:
+        raise ConfigError(f"model.graph: a graph built in Python takes no model.{written[0]}; "
+                          "give either model.graph or the spec's inputs, blocks and nodes")
+    return GraphSystem(python_graph(model.graph), outputs=_plain(model.get("outputs")),
+                       **system_kwargs(cfg))
+
+
+def python_graph(builder: Mapping[str, Any]) -> Graph:
+    """The graph a `{_target_: package.module.function, <argument>: ...}` builder returns.
+
+    Raises:
+        ConfigError: the builder is not a `_target_` config, or returns no `Graph`.
+    """
+    if not isinstance(builder, Mapping) or "_target_" not in builder:
+        raise ConfigError(f"model.graph: expected {{_target_: <function returning a plait Graph>, "
+                          f"<argument>: ...}}, received {_plain(builder)!r}")
+    graph = instantiate(builder)
+    if not isinstance(graph, Graph):
+        raise ConfigError(f"model.graph: {builder['_target_']} returned a {type(graph).__name__}, "
+                          "expected a plait Graph (Graph(inputs, outputs))")
+    return graph
 
 
 def system_kwargs(cfg: DictConfig) -> dict[str, Any]:
-    """The model's keys besides the graph spec, as `GraphSystem` arguments: `_target_`s
-    (the optimizer and scheduler partials) instantiated, the rest plain data.
+    """The model's keys besides the graph, as `GraphSystem` arguments: the optimizer and
+    scheduler partials instantiated, the rest (`loss_balancing`, ...) plain data.
 
     Raises:
         ConfigError: a key `GraphSystem` does not take.
     """
     model = _require(cfg, "model")
     allowed = [p for p in inspect.signature(GraphSystem.__init__).parameters
-               if p not in ("self", "spec")]
+               if p not in ("self", "graph", "outputs", *PYTHON_ONLY)]
     kwargs = {}
     for key, value in model.items():
-        if key in GRAPH_KEYS:
+        if key in (*GRAPH_KEYS, "graph"):
             continue
         if key not in allowed:
-            raise ConfigError(f"model.{key}: unknown key; a model has {list(GRAPH_KEYS)} and "
+            raise ConfigError(f"model.{key}: unknown key; a model has {[*GRAPH_KEYS, 'graph']} and "
                               f"the arguments of GraphSystem {allowed}")
-        is_target = isinstance(value, Mapping) and "_target_" in value
-        kwargs[key] = instantiate(value) if is_target else _plain(value)
+        is_factory = key in FACTORIES and isinstance(value, Mapping) and "_target_" in value
+        kwargs[key] = instantiate(value) if is_factory else _plain(value)
     return kwargs
 
 

@@ -39,7 +39,7 @@ def check_keys(cfg: DictConfig) -> None:
     for group in ("logger", "callbacks"):
         targets += [(f"{group}.{name}", conf) for name, conf in (cfg.get(group) or {}).items()]
     model = cfg.get("model") or {}
-    targets += [(f"model.{name}", model.get(name)) for name in ("optimizer", "scheduler")]
+    targets += [(f"model.{name}", model.get(name)) for name in ("optimizer", "scheduler", "graph")]
     for key, conf in targets:
         if isinstance(conf, Mapping) and "_target_" in conf:
             check_arguments(conf, key)
