@@ -158,3 +158,37 @@ def test_load_checkpoint_names_a_corrupt_file(digits_checkpoint, tmp_path) -> No
     with pytest.raises(CheckpointError, match=r"path: '.*cut.ckpt' is not a readable checkpoint"):
         load_checkpoint(_truncated(digits_checkpoint, tmp_path))
     assert load_checkpoint(digits_checkpoint).predict({"image": torch.zeros(2, 1, 8, 8)})["digit"].shape == (2, 10)
+
+
+PYTHON_GRAPH_CASES = {
+    "builder returns no Graph": (["model.graph._target_=builtins.dict"],
+                                 ["model.graph: builtins.dict returned a dict, expected a plait Graph"]),
+    "builder missing": (["model.graph._target_=plait.models.no_such_model"],
+                        ["model.graph._target_", "plait.models.no_such_model", "does not exist"]),
+    "builder argument unknown": (["+model.graph.lstm_unit=8"],
+                                 ["model.graph.lstm_unit", "did you mean lstm_units"]),
+    "output of no graph output": (["+model.outputs.likes={loss: mse}"],
+                                  ["model.outputs.likes: names no output of the graph",
+                                   "['popular', 'popular_aux']"]),
+    "graph beside a spec": (["+model.nodes={x: y}"], ["model.graph: a graph built in Python takes no model.nodes"]),
+}
+
+
+@pytest.mark.parametrize("case", list(PYTHON_GRAPH_CASES))
+def test_a_python_graph_config_error_is_one_named_message(case, compose_cfg, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    overrides, expected = PYTHON_GRAPH_CASES[case]
+    with pytest.raises(SystemExit):
+        main(compose_cfg("experiment=headline_python", "mode=check", *overrides))
+    err = capsys.readouterr().err
+    for text in expected:
+        assert text in err, f"{text!r} not in {err!r}"
+    assert "Traceback" not in err
+
+
+def test_a_loss_config_with_arguments_checks_in_yaml(compose_cfg) -> None:
+    from plait.train import check
+
+    cfg = compose_cfg(DIGITS, "mode=check",
+                      "model.outputs.digit.loss={name: cross_entropy, label_smoothing: 0.1}")
+    assert check(cfg).system.loss.loss_names == {"digit": "cross_entropy"}
