@@ -28,7 +28,7 @@ def samples_per_second(args: argparse.Namespace, processes: int) -> float:
         result = subprocess.run(
             [sys.executable, "train.py", f"experiment={args.experiment}", *trainer, "logger=csv", "test=false",
              f"data.limit={args.samples}", f"data.batch_size={args.batch // processes}",
-             f"trainer.max_epochs={args.epochs}", "+trainer.limit_val_batches=0", "optimized_metric=null", f"hydra.run.dir={run}"],
+             f"trainer.max_epochs={args.epochs}", "trainer.limit_val_batches=0", "optimized_metric=null", f"hydra.run.dir={run}"],
             cwd=ROOT, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     if result.returncode != 0:
         raise SystemExit(result.stderr[-3000:])

@@ -7,7 +7,7 @@ drifting load on a shared machine hits each alike; each round trains whole epoch
 median samples per second is reported, with the ratio to the hand-written loop and the
 milliseconds per step plait adds over bare Lightning.
 
-    python scripts/bench_train.py [--rounds 3] [--epochs 2] [--workloads w1,w2,w3] [--loader]
+    python scripts/bench_train.py [--rounds 3] [--epochs 2] [--workloads w1,w2,w3] [--loader] [--device cuda]
 
 `--epochs` counts the timed epochs of each run; one more runs first, untimed.
 """
@@ -35,6 +35,7 @@ from plait.system import GraphSystem
 from plait.train.build import build_callbacks, build_loggers, build_trainer
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+DEVICE = torch.device("cpu")  # --device cuda trains all three on the GPU
 
 
 @dataclass
@@ -95,6 +96,7 @@ WORKLOADS = {
 def hand_loop(system: GraphSystem, data: ArrayDataModule, epochs: int) -> list[float]:
     """The loop a user writes by hand: forward, the same weighted losses, backward, step.
     Returns the seconds of each epoch."""
+    system.to(DEVICE)
     graph, loss = system.graph, system.loss
     optimizer = torch.optim.Adam(graph.parameters(), lr=1e-3)
     graph.train()
@@ -102,10 +104,13 @@ def hand_loop(system: GraphSystem, data: ArrayDataModule, epochs: int) -> list[f
     for _ in range(epochs):
         start = time.perf_counter()
         for batch in data.train_dataloader():
+            batch = {k: v.to(DEVICE, non_blocking=True) for k, v in batch.items()}
             optimizer.zero_grad(set_to_none=True)
             total, _ = loss(graph({n: batch[n] for n in graph.input_names}), batch)
             total.backward()
             optimizer.step()
+        if DEVICE.type == "cuda":
+            torch.cuda.synchronize()
         took.append(time.perf_counter() - start)
     return took
 
@@ -120,6 +125,8 @@ class EpochTimes(L.Callback):
         self._start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if DEVICE.type == "cuda":
+            torch.cuda.synchronize()
         self.took.append(time.perf_counter() - self._start)
 
 
@@ -141,7 +148,7 @@ class Bare(L.LightningModule):
 
 def bare_lightning(system: GraphSystem, data: ArrayDataModule, epochs: int, out: Path) -> list[float]:
     timer = EpochTimes()
-    trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
+    trainer = L.Trainer(max_epochs=epochs, accelerator=DEVICE.type, devices=1, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, callbacks=[timer], default_root_dir=out)
     trainer.fit(Bare(system), data)
@@ -153,7 +160,8 @@ def plait_run(system: GraphSystem, data: ArrayDataModule, epochs: int, out: Path
     last checkpoints, LR monitor, the epoch line, plus a timer."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[f"paths.output_dir={out}", f"trainer.max_epochs={epochs}",
-                                          "optimized_metric=train/loss", "+trainer.limit_val_batches=0"])
+                                          "optimized_metric=train/loss", "trainer.limit_val_batches=0",
+                                          f"trainer={'gpu' if DEVICE.type == 'cuda' else 'cpu'}"])
     timer = EpochTimes()  # first, so the epoch's end is timed after every other callback's
     trainer = build_trainer(cfg, [timer, *build_callbacks(cfg)], build_loggers(cfg))
     trainer.fit(system, data)
@@ -206,7 +214,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workloads", default="w1,w2,w3")
     parser.add_argument("--loader", action="store_true", help="also the VQA loader's throughput")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args(argv)
+    global DEVICE
+    DEVICE = torch.device(args.device)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{args.rounds} rounds of {args.epochs} epochs")
     for key in args.workloads.split(","):

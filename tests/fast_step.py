@@ -8,8 +8,8 @@ from hydra import compose, initialize_config_dir
 from plait.train import train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-FAST = ["data.limit=64", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
-        "+trainer.limit_val_batches=1", "test=false", "logger=csv"]
+FAST = ["data.limit=64", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1", "test=false", "logger=csv"]
 
 
 def fast_step(experiment: str, data_dir: Path | None, out: Path, *overrides: str) -> pd.DataFrame:

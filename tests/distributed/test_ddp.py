@@ -56,7 +56,7 @@ def test_two_processes_log_once_to_csv_and_wandb(tmp_path):
     """The default loggers on two ranks: one CSV log, one wandb run, its id the folder's,
     the graph files in it. Rank 1 gets Lightning's DummyExperiment and logs nothing."""
     result = train("experiment=digits", "trainer=ddp_cpu", "trainer.devices=2", "trainer.max_epochs=1",
-                   "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=2", "test=false",
+                   "trainer.limit_train_batches=2", "trainer.limit_val_batches=2", "test=false",
                    f"hydra.run.dir={tmp_path}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(pd.read_csv(tmp_path / "csv" / "metrics.csv")["val/digit/acc"].dropna()) == 1

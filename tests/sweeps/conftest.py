@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 UNSET = ("HYDRA_FULL_ERROR", "WANDB_API_KEY", "WANDB_IDENTITY_TOKEN_FILE", "WANDB_MODE",
          "WANDB_BASE_URL")
 # The smallest real training: two epochs of two batches, one validation batch.
-TINY = ["experiment=digits", "trainer.max_epochs=2", "+trainer.limit_train_batches=2",
-        "+trainer.limit_val_batches=1", "trainer.log_every_n_steps=1"]
+TINY = ["experiment=digits", "trainer.max_epochs=2", "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1", "trainer.log_every_n_steps=1"]
 
 
 def run_train(args: Sequence[str], log_dir: Path, *, timeout: float = 600

@@ -72,3 +72,9 @@ def test_runs_started_in_the_same_second_get_their_own_folders(repo_root, clean_
         assert proc.wait(timeout=120) == 0, proc.stderr.read()
     folders = sorted((tmp_path / "digits" / "runs").iterdir())
     assert len(folders) == 2 and all((f / "graph.txt").is_file() for f in folders)
+
+
+def test_check_counts_the_graph_breaks_of_a_compiled_model(run, tmp_path) -> None:
+    result = run(["experiment=vqa", "model.compile=true", "mode=check"], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "torch.compile: 0 graph break(s)" in result.stdout  # the LSTM is traced through

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from plait.graph import Graph, is_frozen
 from plait.losses import GradNorm, MultiOutputLoss, NonFiniteLoss, activation_fn
 from plait.spec import SpecError, build_graph
+from plait.system.compiling import compile_graph, compile_options
 from plait.system.epoch_stats import EpochLosses
 from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_of
 from plait.system.outputs import balancer, balancer_config, describe_outputs, output_configs
@@ -42,6 +43,8 @@ class GraphSystem(L.LightningModule):
         loss_balancing: how output losses are combined: `fixed` uses the weights;
             `uncertainty`, `gradnorm` and `dwa` learn or adapt them; a `{_target_: ...}`
             config of a `LossBalancer` (with its arguments), or a `LossBalancer` class.
+        compile: `torch.compile` the graph: true, or a mapping of its arguments (`mode`,
+            `backend`, `dynamic`, ...); LSTM/GRU layers are traced, not broken at.
 
     Raises:
         SpecError: the graph is neither a `Graph` nor a spec.
@@ -53,7 +56,8 @@ class GraphSystem(L.LightningModule):
                  loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                  optimizer: Callable[..., torch.optim.Optimizer] | None = None,
                  scheduler: Callable[..., Any] | None = None, scheduler_monitor: str = "val/loss",
-                 loss_balancing: str | Mapping | type = "fixed") -> None:
+                 loss_balancing: str | Mapping | type = "fixed",
+                 compile: bool | Mapping[str, Any] = False) -> None:
         super().__init__()
         self.spec = None  # the spec a graph was built from; a Python graph describes itself
         if isinstance(graph, Mapping):
@@ -83,6 +87,9 @@ class GraphSystem(L.LightningModule):
                                            graph.output_specs[n], f"model.outputs.{n}.metrics"
                                            ).clone(prefix=f"{stage}/{n}/")
                 for n in names}))
+        self.compile_options = compile_options(compile)
+        if self.compile_options is not None:
+            compile_graph(self.graph, self.compile_options)
         self._optimizer = optimizer
         self._scheduler = scheduler
         self._scheduler_monitor = scheduler_monitor

@@ -11,6 +11,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from plait.system import GraphSystem
+from plait.system.compiling import graph_breaks
 from plait.train.build import (
     build_callbacks,
     build_data,
@@ -69,6 +70,9 @@ def check(cfg: DictConfig) -> Checked:
     build_callbacks(cfg)
     build_loggers(cfg)
     print(checked.summary)
+    if checked.system.compile_options is not None:
+        count, reasons = graph_breaks(checked.system.graph)
+        print(f"torch.compile: {count} graph break(s)" + "".join(f"\n  {r}" for r in reasons))
     print(f"config OK: graph pictures in {output_dir(cfg)}: "
           f"{', '.join(p.name for p in checked.files)}")
     return checked
