@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from plait.export import export
 from plait.graph import Graph, Input, Node, SymbolicTensor, TensorSpec
 
-__all__ = ["Graph", "Input", "Node", "SymbolicTensor", "TensorSpec", "load_checkpoint"]
+# `plait.export` is the function (the package of the same name is `plait.export.*`'s home).
+__all__ = ["Graph", "Input", "Node", "SymbolicTensor", "TensorSpec", "export", "load_checkpoint"]
 
 
 def __getattr__(name: str) -> Any:

@@ -272,6 +272,14 @@ class GraphSystem(L.LightningModule):
         self.train(was_training)
         return {n: torch.cat([p[n] for p in parts]).cpu().numpy() for n in self.graph.output_names}
 
+    def evaluate(self, inputs: Mapping[str, Any] | Sequence[Any] | Any, targets: Any, *,
+                 batch_size: int = 256, sample_weight: Any = None) -> dict[str, float]:
+        """Test loss and metrics on arrays, as Keras's `evaluate`; the numbers `trainer.test`
+        logs for the same rows (`test/loss`, `test/<output>/<metric>`): see `plait.system.evaluate`."""
+        from plait.system.evaluate import evaluate
+
+        return evaluate(self, inputs, targets, batch_size=batch_size, sample_weight=sample_weight)
+
 
 def _build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
     """`factory(**kwargs)`; an argument it refuses is an error naming `key` and the arguments."""

@@ -9,40 +9,53 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from plait.export import ExportError
+from plait.losses import NonFiniteLoss
 from plait.train.check import check
 from plait.train.errors import USER_ERRORS, ConfigError, message
+from plait.train.evaluate import evaluate
+from plait.train.export import export_checkpoint
 from plait.train.fit import train
 from plait.train.predict import predict
 
 log = logging.getLogger(__name__)
 
-MODES = ("train", "check", "predict")
+MODES = ("train", "check", "test", "evaluate", "predict", "export")
 
 
 def run(cfg: DictConfig) -> Any:
     """Run `cfg.mode`: `train` returns the optimized metric, `check` the checked system,
-    `predict` the predictions file. Errors propagate (for tests and Python callers)."""
+    `test` (or `evaluate`) the test metrics, `predict` the predictions file, `export` the
+    report of the file written. Errors propagate (for tests and Python callers)."""
     mode = cfg.get("mode", "train")
     if mode == "train":
         return train(cfg)
     if mode == "check":
         return check(cfg)
+    if mode in ("test", "evaluate"):
+        return evaluate(cfg)
     if mode == "predict":
         return predict(cfg)
+    if mode == "export":
+        return export_checkpoint(cfg)
     raise ConfigError(f"mode: expected one of {list(MODES)}, received {mode!r}")
 
 
 def main(cfg: DictConfig) -> float | None:
-    """`train.py`'s body: `run`, with a config error printed as one message and exit code 1.
+    """`train.py`'s body: `run`, with a config error printed as one message and exit code 1
+    (an export that fails as `Export error: ...`, a loss that is not finite as
+    `Training stopped: ...`).
 
     `HYDRA_FULL_ERROR=1` shows the full traceback instead.
     """
     try:
         result = run(cfg)
-    except USER_ERRORS as err:
+    except (*USER_ERRORS, ExportError) as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        print(f"Config error: {message(err)}", file=sys.stderr, flush=True)
+        label = ("Export error" if isinstance(err, ExportError)
+                 else "Training stopped" if isinstance(err, NonFiniteLoss) else "Config error")
+        print(f"{label}: {message(err)}", file=sys.stderr, flush=True)
         print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     return result if isinstance(result, float) else None

@@ -1,0 +1,126 @@
+"""Keras's `model.evaluate(x, y)`: a system's test loss and metrics on arrays in memory.
+
+The numbers are those `trainer.test` logs for the same rows: each output's loss and the
+weighted total averaged over examples, and each output's metrics, named as logged
+(`test/loss`, `test/<output>/loss`, `test/<output>/<metric>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from plait.losses import activation_fn
+from plait.system.metrics import as_tensor, metric_inputs, task_of
+
+if TYPE_CHECKING:
+    from plait.system.module import GraphSystem
+
+STAGE = "test"
+
+
+@torch.no_grad()
+def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int = 256,
+             sample_weight: Any = None) -> dict[str, float]:
+    """The test loss and metrics of `system` on `inputs` and `targets`, in eval mode.
+
+    Args:
+        system: the trained system.
+        inputs: arrays or tensors: a dict by input name, a list in input order, or one.
+        targets: the same, by output name.
+        batch_size: rows per forward pass; the result does not depend on it.
+        sample_weight: per-row weights, for outputs trained with `sample_weight`; 1 if None.
+
+    Returns:
+        `{"test/loss": ..., "test/<output>/loss": ..., "test/<output>/<metric>": ...}`.
+
+    Raises:
+        ValueError: inputs or targets that do not name every input and output, or whose
+            numbers of rows differ.
+    """
+    names = system.graph.input_names
+    columns = {**_named(inputs, names, "inputs"), **_named(targets, system.graph.output_names, "targets")}
+    columns = {n: as_tensor(c, system.graph.input_specs[n].dtype) if n in names else _target(c)
+               for n, c in columns.items()}
+    if sample_weight is not None or system.loss.sample_weights:
+        rows = len(next(iter(columns.values())))
+        weight = torch.ones(rows) if sample_weight is None else torch.as_tensor(sample_weight).float()
+        columns.update({key: weight for key in set(system.loss.sample_weights.values())})
+    sizes = {n: len(c) for n, c in columns.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"evaluate: every array needs one row per example; got rows {sizes}")
+    was_training = system.training
+    system.eval()
+    try:
+        return _scores(system, _batches(columns, batch_size, _device(system)))
+    finally:
+        system.train(was_training)
+
+
+def _scores(system: GraphSystem, batches: Iterator[dict[str, Tensor]]) -> dict[str, float]:
+    """Losses averaged over examples, and metrics as torchmetrics accumulate them."""
+    outputs = system.graph.output_names
+    metrics = {n: system.test_metrics[f"out_{n}"].clone() for n in outputs}
+    for collection in metrics.values():
+        collection.reset()  # the copies start empty, whatever a trainer's test left in them
+    activations = {n: activation_fn(system.loss.activations[n]) for n in outputs}
+    tasks = {n: task_of(system.loss.activations[n], system.graph.output_specs[n])[0] for n in outputs}
+    sums = dict.fromkeys(["total", *outputs], 0.0)
+    rows = 0
+    for batch in batches:
+        logits = system(batch)
+        total, per_output = system.loss(logits, batch)
+        size = len(next(iter(logits.values())))
+        rows += size
+        sums["total"] += float(total) * size  # a batch's mean loss counts for its examples
+        for name in outputs:
+            sums[name] += float(per_output[name]) * size
+            if len(metrics[name]):
+                prediction = activations[name](logits[name])
+                metrics[name].update(*metric_inputs(tasks[name], prediction, batch[name]))
+    scores = {f"{STAGE}/loss": sums["total"] / rows}
+    for name in outputs:
+        scores[f"{STAGE}/{name}/loss"] = sums[name] / rows
+        if len(metrics[name]):
+            scores.update({key: float(value) for key, value in metrics[name].compute().items()})
+    return scores
+
+
+def _named(values: Any, names: Sequence[str], what: str) -> dict[str, Any]:
+    """`values` keyed by `names`: a dict (extra keys ignored), a list in order, or one array."""
+    if isinstance(values, Mapping):
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise ValueError(f"evaluate: {what} lack {missing}; expected {list(names)}, "
+                             f"received {sorted(values)}")
+        return {n: values[n] for n in names}
+    if isinstance(values, (list, tuple)) and (len(names) > 1 or hasattr(values[0], "shape")):
+        if len(values) != len(names):
+            raise ValueError(f"evaluate: {len(values)} {what} given, expected {len(names)}: {list(names)}")
+        return dict(zip(names, values))
+    if len(names) != 1:
+        raise ValueError(f"evaluate: one array given as {what}, expected {len(names)}: {list(names)}")
+    return {names[0]: values}
+
+
+def _target(value: Any) -> Tensor:
+    """A target as the data modules give it: int64 class indices, float32 values."""
+    tensor = value if isinstance(value, Tensor) else torch.as_tensor(value)
+    if tensor.is_floating_point() or tensor.dtype == torch.bool:
+        return tensor.float()
+    return tensor.long()
+
+
+def _device(system: GraphSystem) -> torch.device:
+    return next(system.parameters(), torch.empty(0)).device
+
+
+def _batches(columns: dict[str, Tensor], size: int, device: torch.device) -> Iterator[dict[str, Tensor]]:
+    rows = len(next(iter(columns.values())))
+    if rows == 0:
+        raise ValueError("evaluate: no rows to evaluate on")
+    for start in range(0, rows, size):
+        yield {n: c[start:start + size].to(device) for n, c in columns.items()}
