@@ -126,6 +126,8 @@ def _truncated(checkpoint: Path, folder: Path) -> Path:
 CHECKPOINT_CASES = {  # ckpt_path (from the digits checkpoint and a tmp folder), overrides, message parts
     "missing": (lambda ckpt, tmp: tmp / "nope.ckpt", [], ["ckpt_path", "nope.ckpt", "no checkpoint file"]),
     "truncated": (_truncated, [], ["ckpt_path", "cut.ckpt", "not a readable checkpoint"]),
+    "empty": (lambda ckpt, tmp: (tmp / "empty.ckpt").touch() or tmp / "empty.ckpt", [],
+              ["ckpt_path", "empty.ckpt", "is empty (0 bytes)"]),
     "not a checkpoint": (lambda ckpt, tmp: ckpt.parent.parent / "graph.txt", [],
                          ["ckpt_path", "graph.txt", "not a readable checkpoint"]),
     "another model": (lambda ckpt, tmp: ckpt, ["model.blocks.classify.units=5"],

@@ -14,7 +14,7 @@ def _all_finite(checkpoint) -> bool:
 def test_a_huge_learning_rate_stops_the_run_naming_the_output(run, tmp_path) -> None:
     result = run(["experiment=digits", "model.optimizer.lr=1e12", "trainer.max_epochs=3"], tmp_path)
     assert result.returncode == 1, result.stdout[-2000:]
-    [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("Config error: ")]
+    [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("Training stopped: ")]
     assert "train: the loss is not finite at epoch 0, batch" in line
     assert "output 'digit' loss nan" in line or "output 'digit' loss inf" in line
     assert "last good checkpoint is none: no epoch had finished" in line
@@ -30,7 +30,7 @@ def test_a_loss_that_diverges_later_names_the_last_good_checkpoint(run, tmp_path
     lr = "model.scheduler={_target_: torch.optim.lr_scheduler.StepLR, _partial_: true, step_size: 1, gamma: 1e12}"
     result = run(["experiment=digits", lr, "trainer.max_epochs=3"], tmp_path)
     assert result.returncode == 1, result.stdout[-2000:]
-    [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("Config error: ")]
+    [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("Training stopped: ")]
     assert "the loss is not finite at epoch 1" in line
     last = tmp_path / "checkpoints" / "last.ckpt"
     assert f"last good checkpoint is {last}" in line

@@ -29,11 +29,17 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{key}: no checkpoint file at '{path}'")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{key}: '{path}' is empty (0 bytes), not a checkpoint")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+    except Exception:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+        pass
+    try:  # without mmap: an old-format file loads, and a broken one says what is wrong
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
         raise CheckpointError(f"{key}: '{path}' is not a readable checkpoint (truncated or "
-                              f"corrupt?): {str(err).strip().splitlines()[0]}") from None
+                              f"corrupt?): {(str(err).strip().splitlines() or [type(err).__name__])[0]}") from None
 
 
 def check_weights_match(system: GraphSystem, checkpoint: Mapping[str, Any], path: str | Path,
