@@ -144,7 +144,8 @@ def test_one_fast_step_of_the_experiment(task: int, tmp_path: Path):
 def test_the_question_only_baseline_drops_the_story(tmp_path: Path, caplog):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[
-            "experiment=text_qa", "mode=check", "~model.inputs.story", "~model.nodes.story_vec",
+            "experiment=text_qa", "mode=check", "fusion@model.blocks.merge=concat",  # multiply needs two
+            "~model.inputs.story", "~model.nodes.story_vec",
             "model.nodes.merged='merge(question_vec)'", f"paths.output_dir={tmp_path}"])
     with caplog.at_level(logging.WARNING, logger="plait.train.build"):
         assert check(cfg).system.graph.input_names == ["question"]
