@@ -7,7 +7,7 @@ drifting load on a shared machine hits each alike; each round trains whole epoch
 median samples per second is reported, with the ratio to the hand-written loop and the
 milliseconds per step plait adds over bare Lightning.
 
-    python scripts/bench_train.py [--rounds 3] [--epochs 2] [--workloads w1,w2,w3] [--loader] [--device cuda]
+    python scripts/bench_train.py [--rounds 3] [--epochs 2] [--workloads w1,w2,w3] [--loader] [--device cuda] [--compile]
 
 `--epochs` counts the timed epochs of each run; one more runs first, untimed.
 """
@@ -36,6 +36,7 @@ from plait.train.build import build_callbacks, build_loggers, build_trainer
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 DEVICE = torch.device("cpu")  # --device cuda trains all three on the GPU
+COMPILE = False  # --compile: plait's graph with model.compile (its first epoch compiles, untimed)
 
 
 @dataclass
@@ -180,7 +181,8 @@ def measure(workload: Workload, rounds: int, epochs: int) -> dict[str, float]:
         for r in range(rounds):
             for way in seconds:
                 torch.manual_seed(r)
-                system = GraphSystem(workload.graph(), outputs=workload.outputs)
+                system = GraphSystem(workload.graph(), outputs=workload.outputs,
+                                     compile=COMPILE and way == "plait")
                 out = Path(tmp) / f"{way}{r}"
                 if way == "hand":
                     took = hand_loop(system, data, epochs + 1)
@@ -215,9 +217,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--workloads", default="w1,w2,w3")
     parser.add_argument("--loader", action="store_true", help="also the VQA loader's throughput")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--compile", action="store_true", help="plait with model.compile: true")
     args = parser.parse_args(argv)
-    global DEVICE
-    DEVICE = torch.device(args.device)
+    global DEVICE, COMPILE
+    DEVICE, COMPILE = torch.device(args.device), args.compile
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{args.rounds} rounds of {args.epochs} epochs")
     for key in args.workloads.split(","):
