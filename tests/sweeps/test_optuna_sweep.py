@@ -102,3 +102,19 @@ def test_trials_in_other_processes_prune_through_the_storage(train_cli, tiny, tm
     trials = study_of(tmp_path / "digits" / "optuna" / "loss_weights").trials
     assert [t.state.name for t in trials] == ["PRUNED", "PRUNED"]
     assert all(list(t.intermediate_values) == [0] for t in trials)
+
+
+def test_a_study_samples_lists_and_presets(train_cli, tiny, tmp_path) -> None:
+    """A choice of lists reaches the trial as a list, a preset choice as a preset."""
+    result = train_cli(["-m", *tiny, *QUICK, "hydra.sweeper.study_name=shapes", "hydra.sweeper.weights=null",
+                        "hydra.sweeper.n_trials=2", "model.blocks.features.channels=choice([8,16],[4])",
+                        "hydra.sweeper.sampler=null",
+                        "+hydra.sweeper.sampler={_target_:optuna.samplers.BruteForceSampler,seed:0}"],
+                       tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = tmp_path / "digits" / "optuna" / "shapes"
+    for trial in study_of(folder, "shapes").trials:
+        assert trial.state.name == "COMPLETE"
+        config = OmegaConf.load(folder / str(trial.number) / ".hydra" / "config.yaml")
+        assert str(list(config.model.blocks.features.channels)).replace(" ", "") == \
+            trial.params["model.blocks.features.channels"]

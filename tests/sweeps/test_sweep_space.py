@@ -48,6 +48,16 @@ def test_params_take_nested_or_dotted_keys_and_every_sweep_kind() -> None:
     assert overrides == ["+foo=a", "model.optimizer.lr=0.001"]
 
 
+def test_a_choice_of_lists_and_a_choice_of_presets_reach_the_trial_as_written() -> None:
+    space = build_space(["model.blocks.trunk.hidden=choice([128,64],[32])",
+                         "fusion@model.blocks.merge=choice(concat,multiply)"], {}, None, OUTPUTS)
+    assert space.distributions == {
+        "model.blocks.trunk.hidden": CategoricalDistribution(["[128,64]", "[32]"]),
+        "fusion@model.blocks.merge": CategoricalDistribution(["concat", "multiply"])}
+    assert space.overrides({"model.blocks.trunk.hidden": "[128,64]", "fusion@model.blocks.merge": "multiply"}) == [
+        "model.blocks.trunk.hidden=[128,64]", "fusion@model.blocks.merge=multiply"]
+
+
 def test_override_values_are_valid_override_text() -> None:
     assert override_value(0.25) == "0.25" and override_value(True) == "true"
     assert override_value(None) == "null" and override_value("gradnorm") == "gradnorm"

@@ -85,8 +85,10 @@ def build_space(arguments: Sequence[str], params: Mapping[str, Any] | None,
         where = origin or key
         _check_weight_key(key, where, outputs)
         if override.is_sweep_override():
-            space.distributions[key] = _checked(distribution(override, where), key, where)
-            space.prefixes[key] = override.get_key_element()[: -len(key)]
+            element = override.get_key_element()  # `+key`, `group@package`, ...
+            name = element.lstrip("+")
+            space.distributions[name] = _checked(distribution(override, where), key, where)
+            space.prefixes[name] = element[: len(element) - len(name)]
         else:
             if WEIGHT_KEY.match(key) and not override.is_delete():
                 _check_positive(override.value(), where)
@@ -121,15 +123,28 @@ def distribution(override: Override, where: str) -> BaseDistribution:
             raise ConfigError(f"{where}: {override.input_line!r} is no range Optuna can "
                               f"sample: {err}") from None
     if isinstance(value, ChoiceSweep | RangeSweep):
-        return CategoricalDistribution(list(override.sweep_iterator(Transformer.identity)))
+        choices = override.sweep_iterator(Transformer.identity)
+        return CategoricalDistribution([_as_choice(c) for c in choices])
     raise ConfigError(f"{where}: {override.input_line!r}: expected interval(...), "
                       "choice(...), a,b,c or range(...)")
+
+
+def _as_choice(value: Any) -> Any:
+    """A choice as Optuna can hold it: a list or dict as its override text (`[128,64]`),
+    which `override_value` passes on as it is."""
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(override_value(_as_choice(v)) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{override_value(_as_choice(v))}" for k, v in value.items()) + "}"
+    return value
 
 
 def override_value(value: Any) -> str:
     """A sampled value as Hydra override text."""
     if value is None:
         return "null"
+    if isinstance(value, str) and re.fullmatch(r"\[.*\]|\{.*\}", value):
+        return value  # a list or dict choice, written by `_as_choice`
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):
