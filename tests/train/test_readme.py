@@ -52,3 +52,20 @@ def test_readme_has_swap_commands(readme) -> None:
 def test_swap_commands_check(readme, compose_cfg, index) -> None:
     overrides = swap_commands(readme)[index]
     check(compose_cfg(*overrides, "mode=check"))
+
+
+def train_commands(readme: str) -> list[list[str]]:
+    """The single-run commands of "3. Train it"."""
+    section = readme.split("### 3. Train it")[1].split("###")[0]
+    lines = re.findall(r"^python train\.py (?!-m)(.*?)(?:\s+#.*)?$", section, re.M)
+    return [shlex.split(line) for line in lines]
+
+
+def test_readme_has_train_commands(readme) -> None:
+    assert len(train_commands(readme)) >= 5
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_train_commands_check(readme, compose_cfg, index) -> None:
+    """Each checks: keys, trainer switches without +, model.compile (no device is claimed)."""
+    check(compose_cfg(*train_commands(readme)[index], "mode=check"))
