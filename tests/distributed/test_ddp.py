@@ -171,6 +171,7 @@ def test_an_optuna_trial_trains_on_two_processes_with_its_sampled_values(tmp_pat
     assert leftover_ranks() == []
 
 
+@pytest.mark.slow  # about 20 s; the launcher path of SLURM, run before resolving an issue
 def test_submitit_local_runs_each_trial_as_a_two_task_job(tmp_path, quick):
     """hydra/launcher=local: the SLURM path on this machine, one submitit task per rank."""
     result = train("-m", *quick, "trainer=ddp_cpu", "trainer.max_epochs=1", "hydra/launcher=local",
@@ -191,6 +192,7 @@ def test_submitit_local_runs_each_trial_as_a_two_task_job(tmp_path, quick):
         assert run.name.endswith("-" + (tmp_path / trial / ".plait" / "wandb_run_id").read_text().strip())
 
 
+@pytest.mark.slow  # about 23 s: two 2-process runs
 def test_a_branch_without_gradient_in_a_step_does_not_stop_ddp(tmp_path, quick):
     """Two branches that take turns (tests/distributed/branching.py): in every step one of
     them gets no gradient. DDP waits for it unless told it may go unused, as the configs do."""
