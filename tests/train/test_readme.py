@@ -38,10 +38,15 @@ def test_python_example_builds_trains_evaluates_predicts_and_reloads(readme, tmp
     assert (tmp_path / "headline.ckpt").is_file()
 
 
-def swap_commands(readme: str) -> list[list[str]]:
-    section = readme.split("## Swapping presets")[1].split("##")[0]
-    lines = re.findall(r"^python train\.py (.*?)(?:\s+#.*)?$", section, re.M)
+def commands(readme: str, heading: str, end: str) -> list[list[str]]:
+    """The single-run `python train.py` commands between `heading` and the next `end`."""
+    section = readme.split(heading)[1].split(end)[0]
+    lines = re.findall(r"^python train\.py (?!-m)(.*?)(?:\s+#.*)?$", section, re.M)
     return [shlex.split(line) for line in lines]
+
+
+def swap_commands(readme: str) -> list[list[str]]:
+    return commands(readme, "## Swapping presets", "##")
 
 
 def test_readme_has_swap_commands(readme) -> None:
@@ -55,10 +60,7 @@ def test_swap_commands_check(readme, compose_cfg, index) -> None:
 
 
 def train_commands(readme: str) -> list[list[str]]:
-    """The single-run commands of "3. Train it"."""
-    section = readme.split("### 3. Train it")[1].split("###")[0]
-    lines = re.findall(r"^python train\.py (?!-m)(.*?)(?:\s+#.*)?$", section, re.M)
-    return [shlex.split(line) for line in lines]
+    return commands(readme, "### 3. Train it", "###")
 
 
 def test_readme_has_train_commands(readme) -> None:
