@@ -192,8 +192,10 @@ class GraphSystem(L.LightningModule):
             self._end_train_epoch()
 
     def on_train_epoch_end(self) -> None:
-        """An epoch cut short (`max_steps`, `limit_train_batches`) logs its values here."""
-        self._end_train_epoch()
+        """An epoch cut short (`max_steps`, `limit_train_batches`) logs its values here. Every
+        rank trains as many batches, so all see the same count and skip or reduce together."""
+        if self.train_losses.examples:  # zero once the last batch logged the epoch
+            self._end_train_epoch()
 
     def _end_train_epoch(self) -> None:
         """Log the epoch's training values; hand the balancer each output's epoch-mean loss,
