@@ -99,3 +99,10 @@ def test_experiment_trains_one_fast_step_on_its_real_data(experiment: str, tmp_p
 
     metrics = fast_step(experiment, None, tmp_path)
     assert metrics.filter(like="train/").notna().any().any()
+
+
+def test_a_training_step_logs_at_lightnings_default_interval() -> None:
+    """The README: step values every `trainer.log_every_n_steps` steps, 50 as in Lightning."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train")
+    assert cfg.trainer.log_every_n_steps == 50

@@ -25,6 +25,17 @@ def test_training_learns_and_logs_each_output_under_its_own_name(tmp_path, data,
     np.testing.assert_allclose(logged["train/ink/weight"].dropna(), 0.1, rtol=1e-6)
 
 
+def test_a_training_step_logs_only_every_log_every_n_steps(tmp_path, data, three_outputs):
+    """The step loss and weights every `log_every_n_steps` steps; nothing at the others."""
+    run = trainer(tmp_path, epochs=2, limit_val_batches=0)  # log_every_n_steps=5
+    run.fit(GraphSystem(three_outputs), data)
+    logged = pd.read_csv(next(tmp_path.rglob("metrics.csv")))
+    for column in ("train/loss_step", "train/digit/weight"):
+        steps = logged.dropna(subset=[column])["step"].to_numpy()
+        assert len(steps) == run.global_step // 5 >= 4
+        assert set(np.diff(steps)) == {5}
+
+
 def test_total_loss_is_the_weighted_sum_of_the_output_losses(data, three_outputs):
     system = GraphSystem(three_outputs)
     data.setup("fit")
