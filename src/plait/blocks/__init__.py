@@ -18,13 +18,13 @@ from plait.blocks.dense import Dense
 from plait.blocks.dropout import Dropout
 from plait.blocks.embedding import Embedding
 from plait.blocks.flatten import Flatten
-from plait.blocks.global_average_pool import GlobalAveragePool1D
+from plait.blocks.global_pool import GlobalAveragePool1D, GlobalMaxPool1D
 from plait.blocks.gru import GRUEncoder
 from plait.blocks.inception import InceptionBlock
 from plait.blocks.lstm import LSTMEncoder
 from plait.blocks.merge import Add, Average, Concat, Multiply
 from plait.blocks.mlp import MLP
-from plait.blocks.pooling import GlobalMaxPool1D, MaxPool1D
+from plait.blocks.pooling import MaxPool1D
 from plait.blocks.recurrent import RecurrentEncoder
 from plait.blocks.relation import RelationNetwork
 from plait.blocks.residual import ResidualBlock

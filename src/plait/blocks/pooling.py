@@ -1,7 +1,8 @@
-"""Channels-last 1D pooling, as Keras text models write it: `MaxPool1D`, `GlobalMaxPool1D`.
+"""Channels-last 1D max pooling, as Keras text models write it: `MaxPool1D`, and the masked
+maximums it and the global poolings (`plait.blocks.global_pool`) share.
 
-Masked (`mask_zero`, or a `mask`; see `plait.blocks.masking`), both pool the real steps
-alone, so where the padding was changes nothing. `GlobalAveragePool1D` is in its own file.
+Masked (`mask_zero`, or a `mask`; see `plait.blocks.masking`), the real steps alone are
+pooled, so where the padding was changes nothing.
 """
 
 from __future__ import annotations
@@ -48,31 +49,6 @@ class MaxPool1D(Block):
         aligned = align_left(x, mask)  # windows start at the first real step
         y, _ = masked_max_pool(aligned.x.transpose(1, 2), aligned.lengths, self.pool_size, self.stride)
         return y.transpose(1, 2)  # (B, T', C)
-
-
-class GlobalMaxPool1D(Block):
-    """Keras' `GlobalMaxPooling1D`: the maximum over all steps of each channel.
-
-    Masked, the maximum over the real steps; a sample with none gives zeros.
-
-    Args:
-        mask_zero: read a step whose every channel is zero as padding.
-
-    Shape:
-        `(B, T, C) [, mask (B, T) bool] -> (B, C)`
-    """
-
-    built = True
-
-    def __init__(self, *, mask_zero: bool = False) -> None:
-        super().__init__()
-        self.mask_zero = mask_zero
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        mask = step_mask(x, mask, self.mask_zero, self)  # (B, T) or None
-        if mask is None:
-            return x.amax(dim=1)  # (B, T, C) -> (B, C)
-        return masked_global_max(x, mask)
 
 
 def masked_max_pool(x: torch.Tensor, lengths: torch.Tensor, pool_size: int,

@@ -27,7 +27,7 @@ def _identity(logits: Tensor) -> Tensor:
     return logits
 
 
-ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+PREDICTION_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "softmax": partial(torch.softmax, dim=-1),
     "sigmoid": torch.sigmoid,
     "identity": _identity,
@@ -40,9 +40,10 @@ def activation_fn(name: str) -> Callable[[Tensor], Tensor]:
     Raises:
         LossError: the name is none of these.
     """
-    if name not in ACTIVATIONS:
-        raise LossError(f"unknown activation {name!r}: expected one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+    if name not in PREDICTION_ACTIVATIONS:
+        raise LossError(f"unknown activation {name!r}: expected one of "
+                        f"{sorted(PREDICTION_ACTIVATIONS)}")
+    return PREDICTION_ACTIVATIONS[name]
 
 
 @dataclass(frozen=True)
