@@ -11,7 +11,7 @@ from plait import Graph, Input
 from plait.blocks import Concat, Dense
 from plait.data import SAMPLE_WEIGHT, ArrayDataModule, DataError
 from plait.system import GraphSystem
-from plait.train.build import check_data
+from plait.train.check import check_data
 from plait.train.errors import ConfigError
 
 N = 100

@@ -147,6 +147,6 @@ def test_the_question_only_baseline_drops_the_story(tmp_path: Path, caplog):
             "experiment=text_qa", "mode=check", "fusion@model.blocks.merge=concat",  # multiply needs two
             "~model.inputs.story", "~model.nodes.story_vec",
             "model.nodes.merged='merge(question_vec)'", f"paths.output_dir={tmp_path}"])
-    with caplog.at_level(logging.WARNING, logger="plait.train.build"):
+    with caplog.at_level(logging.WARNING, logger="plait.train.check"):
         assert check(cfg).system.graph.input_names == ["question"]
     assert "the data provides ['story'], which the model does not read" in caplog.text  # a warning

@@ -24,7 +24,7 @@ def last_weights(run: Path) -> dict[str, torch.Tensor]:
 
 
 def leftover_ranks() -> list[str]:
-    found = subprocess.run(["pgrep", "-af", "plait.train.rank"], capture_output=True, text=True).stdout
+    found = subprocess.run(["pgrep", "-af", "plait.train.rank_launcher"], capture_output=True, text=True).stdout
     return [line for line in found.splitlines() if "pgrep" not in line]
 
 

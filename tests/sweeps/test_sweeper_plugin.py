@@ -14,8 +14,8 @@ from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
-from plait.sweeps import sweep_group
 from plait.train import check
+from plait.train.loggers import sweep_group
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,10 +1,9 @@
-"""wandb never asks: offline without a key, online with one; CSV always; the epoch line.
+"""wandb never asks: offline without a key, online with one; CSV always.
 wandb never holds a run hostage: a server that does not answer means offline, in seconds."""
 
 from __future__ import annotations
 
 import contextlib
-import io
 import multiprocessing
 import os
 import pty
@@ -19,13 +18,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import torch
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from plait.callbacks.epoch_line import EpochLine, epoch_metrics
 from plait.train import has_wandb_key, wandb_logger
-from plait.train.loggers import PROBE_SECONDS, log_run, run_id, unreachable, wandb_offline
+from plait.train.loggers import PROBE_SECONDS, log_run, run_id, wandb_offline
+from plait.train.probe import unreachable
 
 
 def test_no_key_means_offline(tmp_path) -> None:
@@ -52,20 +50,6 @@ def test_netrc_key_means_online(monkeypatch, tmp_path) -> None:
     assert has_wandb_key()
     monkeypatch.setenv("WANDB_BASE_URL", "https://wandb.example.com")
     assert not has_wandb_key()  # the entry is for another host
-
-
-def test_epoch_metrics_keep_epoch_values_in_stage_order() -> None:
-    metrics = {"val/loss": torch.tensor(0.5), "train/loss_step": torch.tensor(9.0),
-               "train/loss_epoch": torch.tensor(0.7), "lr-Adam": 0.001, "val/a/acc": 0.9}
-    assert list(epoch_metrics(metrics)) == ["train/loss", "val/a/acc", "val/loss", "lr-Adam"]
-
-
-def test_epoch_line_prints_one_line() -> None:
-    stream = io.StringIO()
-    line = EpochLine(stream=stream)
-    line._print("epoch 1/3", {"val/loss": torch.tensor(0.25)})
-    assert stream.getvalue().startswith("epoch 1/3  val/loss 0.25  (")
-    assert stream.getvalue().count("\n") == 1
 
 
 def test_terminal_without_key_never_prompts(tmp_path, repo_root, clean_env) -> None:

@@ -6,6 +6,6 @@ are imported where needed: `plait.sweeps.pruning.OptunaPruning` (the callback),
 `plait.sweeps.sweeper` (the sweep), `plait.sweeps.report` (`scripts/sweep_report.py`).
 """
 
-from plait.sweeps.group import sweep_group
+from plait.train.loggers import sweep_group  # the wandb group of a sweep's runs
 
 __all__ = ["sweep_group"]

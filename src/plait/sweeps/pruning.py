@@ -10,6 +10,7 @@ reports through it; the trial's number is its `hydra.job.num`.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ class OptunaPruning(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage == "fit" and trainer.is_global_zero:
-            self._trial = find_trial(**self._where)
+            self._trial = find_trial(**self._where, job=sweep_job())
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
@@ -82,19 +83,49 @@ class OptunaPruning(L.Callback):
             self._warned = True
 
 
+@dataclass(frozen=True)
+class SweepJob:
+    """This process's job of a plait Optuna sweep: its number (= the trial's), its sweep
+    folder, and the `hydra.sweeper` node."""
+
+    number: int
+    sweep_dir: str
+    sweeper: Any
+
+
+def sweep_job() -> SweepJob | None:
+    """The job of a plait Optuna sweep this process runs, read from Hydra's config; None
+    outside one (a single run, another sweeper, no Hydra)."""
+    if not HydraConfig.initialized():
+        return None
+    hydra = HydraConfig.get()
+    sweeper = hydra.get("sweeper")
+    if hydra.mode != RunMode.MULTIRUN or sweeper is None:
+        return None
+    if not str(sweeper.get("_target_", "")).endswith(SWEEPER):
+        return None
+    return SweepJob(int(hydra.job.num), str(hydra.sweep.dir), sweeper)
+
+
 def find_trial(storage: str | None = None, study_name: str | None = None,
-               trial_number: int | None = None) -> optuna.trial.Trial | None:
-    """This run's Optuna trial, or None when the run is no trial of a plait Optuna sweep."""
-    sweeper = _sweeper_config()
+               trial_number: int | None = None, job: SweepJob | None = None
+               ) -> optuna.trial.Trial | None:
+    """This run's Optuna trial, or None when the run is no trial of a plait Optuna sweep.
+
+    Args:
+        storage, study_name, trial_number: where the trial is; each from `job` if None.
+        job: this process's sweep job (`sweep_job()`), None outside a sweep.
+    """
+    sweeper = job.sweeper if job is not None else None
     if trial_number is None:
-        if sweeper is None:
+        if job is None:
             return None
-        trial_number = int(HydraConfig.get().job.num)
+        trial_number = job.number
     if trial_number in LIVE_TRIALS:
         return LIVE_TRIALS[trial_number]
     storage = storage or (sweeper.get("storage") if sweeper else None)
-    if storage is None and sweeper is not None:
-        storage = default_storage(HydraConfig.get().sweep.dir)
+    if storage is None and job is not None:
+        storage = default_storage(job.sweep_dir)
     study_name = study_name or (sweeper.get("study_name") if sweeper else None)
     if storage is None or study_name is None:
         return None
@@ -104,14 +135,3 @@ def find_trial(storage: str | None = None, study_name: str | None = None,
     # Optuna's own integrations build a Trial from its id the same way.
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, trial_number)
     return optuna.trial.Trial(study, trial_id)
-
-
-def _sweeper_config() -> Any:
-    """The `hydra.sweeper` node when this process runs a job of a plait Optuna sweep."""
-    if not HydraConfig.initialized():
-        return None
-    hydra = HydraConfig.get()
-    sweeper = hydra.get("sweeper")
-    if hydra.mode != RunMode.MULTIRUN or sweeper is None:
-        return None
-    return sweeper if str(sweeper.get("_target_", "")).endswith(SWEEPER) else None

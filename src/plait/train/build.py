@@ -1,12 +1,12 @@
 """From config to objects: the data module, the system, callbacks, loggers and trainer.
 
-Components take numbers and modules; the config only reaches `instantiate` here.
+Components take numbers and modules; the config only reaches `instantiate` here. What is
+checked before anything is built lives in `plait.train.check`.
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,9 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 from plait.callbacks import EpochLine, RandomState, SaveOnInterrupt
 from plait.graph import Graph
 from plait.system import GraphSystem
+from plait.train.csv_logger import CSVLogger
 from plait.train.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 GRAPH_KEYS = ("inputs", "blocks", "nodes", "outputs")
 FACTORIES = ("optimizer", "scheduler")  # model keys built into callables; the rest stay data
@@ -117,44 +116,6 @@ def build_data(cfg: DictConfig) -> L.LightningDataModule:
     return data
 
 
-def check_data(graph: Graph | GraphSystem, data: Any, *, outputs: bool = True,
-               data_name: str = "data") -> None:
-    """Check that the data's batches hold every graph input (and output target). When
-    training, a key the graph leaves unread is an error where the config named it (a
-    user's columns, `data.named_keys`), else a one-line warning; `data.extras` (a
-    question's kind, for analysis) are expected to be left unread.
-
-    Args:
-        graph: the graph, or a system owning one.
-        data: the data module; its `provides` are the keys of its batches.
-        outputs: whether targets for the outputs are needed too (not for prediction).
-        data_name: names the data in the message.
-
-    Raises:
-        ConfigError: listing what the graph needs, what the data provides and what is
-            missing or unread.
-    """
-    graph = graph.graph if isinstance(graph, GraphSystem) else graph
-    provides = sorted(data.provides)
-    needed = [*graph.input_names, *(graph.output_names if outputs else [])]
-    wanted = f"inputs {list(graph.input_names)}"
-    if outputs:
-        wanted += f" and outputs {list(graph.output_names)}"
-    missing = [key for key in needed if key not in provides]
-    if missing:
-        raise ConfigError(
-            f"{data_name}: the data provides {provides}, but the model needs {wanted}; "
-            f"missing {missing}. Rename the model's inputs/outputs to the data's keys, or "
-            "configure the data to provide them.")
-    unread = [k for k in provides if k not in needed and k not in getattr(data, "extras", ())]
-    if not outputs or not unread:
-        return
-    text = f"{data_name}: the data provides {unread}, which the model does not read; it reads {wanted}"
-    if getattr(data, "named_keys", False):
-        raise ConfigError(f"{text}. Remove them from the data's config, or use them in the model.")
-    log.warning("%s", text)
-
-
 def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
     """Every `_target_` under `callbacks`; what resuming needs (random state, `last.ckpt` on
     an interrupt); one line per epoch when stdout is no terminal."""
@@ -164,9 +125,15 @@ def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
     return callbacks
 
 
-def build_loggers(cfg: DictConfig) -> list[Any]:
-    """Every `_target_` under `logger`."""
-    return list(_instantiate_all(cfg.get("logger"), "logger"))
+def build_loggers(cfg: DictConfig, resume_step: int | None = None) -> list[Any]:
+    """Every `_target_` under `logger`; a CSV log resumed at `resume_step` keeps the rows
+    logged before it."""
+    loggers = list(_instantiate_all(cfg.get("logger"), "logger"))
+    if resume_step is not None:
+        for logger in loggers:
+            if isinstance(logger, CSVLogger):
+                logger.resume_at(resume_step)
+    return loggers
 
 
 def _instantiate_all(group: Mapping | None, key: str) -> Iterable[Any]:

@@ -10,7 +10,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from plait.system import CheckpointError, GraphSystem, check_weights_match, read_checkpoint
-from plait.train.build import build_data, build_system, check_data, output_dir, progress_bar
+from plait.train.build import build_data, build_system, output_dir, progress_bar
+from plait.train.check import check_data
 from plait.train.errors import ConfigError
 from plait.train.keys import check_keys
 

@@ -1,26 +1,31 @@
 """wandb that never asks and never holds a run hostage: online with an API key and a server
-that answers, offline (files in the run folder) otherwise."""
+that answers, offline (files in the run folder) otherwise.
+
+Everything plait does with wandb is here: the logger, its offline fallback, the run id a
+resumed run continues, the group a sweep's runs share, and closing the run at its end.
+"""
 
 from __future__ import annotations
 
-import http.client
+import contextlib
 import logging
 import netrc
 import os
 import secrets
 import shutil
-import ssl
 import string
 import threading
-import urllib.error
-import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.loggers.logger import DummyExperiment, rank_zero_experiment
+
+from plait.train.probe import unreachable
 
 DEFAULT_HOST = "https://api.wandb.ai"
 # A server that answers at all answers a plain GET well within this; a compute node without
@@ -161,53 +166,6 @@ def wandb_base_url() -> str:
     return wandb_setup.singleton().settings.base_url
 
 
-def unreachable(url: str, timeout: float) -> str | None:
-    """Why the server at `url` did not answer within `timeout` seconds; None if it did.
-
-    Any HTTP answer counts, an error status or a TLS refusal included: that the server is
-    there is all this asks, and wandb judges the rest. A name lookup that hangs is bounded too.
-
-    Args:
-        url: the server's base URL.
-        timeout: seconds the whole probe may take.
-
-    Returns:
-        None when the server answered, else a short reason ("timed out after 10 s",
-        "Connection refused", ...).
-    """
-    outcome: list[str | None] = []
-    probe = threading.Thread(target=lambda: outcome.append(_ask(url, timeout)), daemon=True)
-    probe.start()
-    probe.join(timeout)
-    return outcome[0] if outcome else f"timed out after {timeout:g} s"
-
-
-def _ask(url: str, timeout: float) -> str | None:
-    """One GET of `url`: None if the server answered anything, else why not."""
-    try:
-        urllib.request.urlopen(url, timeout=timeout).close()
-    except urllib.error.HTTPError:
-        return None  # an answer, if not a welcome one
-    except urllib.error.URLError as err:
-        if isinstance(err.reason, ssl.SSLError):
-            return None  # a TLS server answered; wandb may trust its certificate
-        return _reason(err.reason, timeout)
-    except ssl.SSLError:
-        return None
-    except (OSError, http.client.HTTPException) as err:
-        return _reason(err, timeout)
-    return None
-
-
-def _reason(err: object, timeout: float) -> str:
-    """A connection error in a few words: "timed out after 10 s", "Connection refused"."""
-    if isinstance(err, TimeoutError):
-        return f"timed out after {timeout:g} s"
-    if isinstance(err, OSError) and err.strerror:
-        return err.strerror
-    return str(err) or type(err).__name__
-
-
 def _first_line(err: BaseException) -> str:
     lines = str(err).strip().splitlines()
     return lines[0] if lines else "no message"
@@ -276,3 +234,35 @@ def _log_graph(logger: WandbLogger, summary: str, files: Sequence[Path]) -> None
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sweep_group(task_name: str, log_dir: str | None = None) -> str:
+    """The wandb group of a run: `<task>` for a single run; for a job of a multirun, its sweep
+    folder below `log_dir` (`digits/multiruns/2026-01-31_12-00-00-000000`,
+    `posts/optuna/loss_weights`), so the runs of one sweep (and of a resumed Optuna study)
+    share one group.
+
+    Used from `conf/logger/wandb.yaml` as `group: {_target_: plait.sweeps.sweep_group, ...}`.
+    """
+    if not HydraConfig.initialized():
+        return task_name
+    hydra = HydraConfig.get()
+    if hydra.mode != RunMode.MULTIRUN:
+        return task_name
+    sweep_dir = Path(hydra.sweep.dir).resolve()
+    if log_dir is not None and sweep_dir.is_relative_to(Path(log_dir).resolve()):
+        return str(sweep_dir.relative_to(Path(log_dir).resolve()))
+    return f"{task_name}/{sweep_dir.name}"
+
+
+@contextlib.contextmanager
+def wandb_run_closed(loggers: Sequence[Any]) -> Iterator[None]:
+    """Close the wandb run when the block ends, so the next run of a multirun starts its own."""
+    try:
+        yield
+    finally:
+        if any(isinstance(logger, WandbLogger) for logger in loggers):
+            import wandb
+
+            if wandb.run is not None:
+                wandb.finish()

@@ -14,7 +14,8 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from plait.system import GraphSystem, load_checkpoint
-from plait.train.build import build_data, check_data, output_dir
+from plait.train.build import build_data, output_dir
+from plait.train.check import check_data
 from plait.train.errors import ConfigError
 from plait.train.mode_keys import check_mode_keys
 from plait.train.predictions import check_table, prediction_table, write_table

@@ -1,12 +1,15 @@
-"""The ranks of a multi-process run on one node, started by plait from one resolved config.
+"""Start the ranks of a multi-process run on one node from one resolved config.
 
 Lightning starts the other ranks of a DDP run by running the command line again. Under a
 Hydra multirun that runs the whole sweep again, and a sampling sweeper (Optuna) hands each
 rank different values. plait starts the ranks itself instead: rank 0 resolves the config
-once, writes it into the run folder and starts ranks 1..N-1 on that file. `LOCAL_RANK` in
-every rank's environment tells Lightning that the processes exist already. Under torchrun
-or SLURM the processes are started outside, and this module does nothing, but for
-submitit's local executor, whose tasks it tells their ranks (`adopt_submitit_tasks`).
+once, writes it into the run folder and starts ranks 1..N-1 on that file (`run_rank`).
+`LOCAL_RANK` in every rank's environment tells Lightning that the processes exist already.
+Lightning's own launcher is kept out of the way rather than subclassed: it watches its ranks
+by killing the main process when one fails (a whole sweep, with no word of which rank), and
+leaves `LOCAL_RANK` set for the next run of a multirun. Under torchrun or SLURM the
+processes are started outside, and this module does nothing, but for submitit's local
+executor, whose tasks it tells their ranks (`adopt_submitit_tasks`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,15 @@ from plait.train.errors import ConfigError, RankError
 
 # How long the ranks that still run get to finish after one has failed, before they are stopped.
 GRACE_SECONDS = 30.0
+# A rank's command: `-c`, not `-m`, as `plait.train` imports this module (runpy would warn).
+RANK_COMMAND = "import sys; from plait.train.rank_launcher import run_rank; run_rank(sys.argv[1])"
+
+
+def run_rank(config_path: str) -> None:
+    """The body of ranks 1..N-1: train on the config file rank 0 wrote."""
+    from plait.train.fit import train
+
+    train(OmegaConf.load(config_path))
 
 
 def adopt_submitit_tasks() -> None:
@@ -86,7 +98,7 @@ def node_ranks(trainer: L.Trainer, cfg: DictConfig) -> Iterator[None]:
     with _environ({**shared, "LOCAL_RANK": "0", "RANK": str(node * per_node)}):
         rank_zero_only.rank = node * per_node
         procs = {node * per_node + i: subprocess.Popen(
-            [sys.executable, "-m", "plait.train.rank", str(config)],
+            [sys.executable, "-c", RANK_COMMAND, str(config)],
             env={**os.environ, "LOCAL_RANK": str(i), "RANK": str(node * per_node + i)})
             for i in range(1, per_node)}
         watcher = _Watcher(procs)
