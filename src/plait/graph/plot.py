@@ -30,18 +30,10 @@ def _edges(graph: Graph) -> tuple[list[tuple[str, str]], list[tuple[str, str, st
             ids[f"{node.name}[{k}]" if many else node.name] = node_id
     for name, spec in graph.output_specs.items():
         boxes.append((f"out_{name}", f"{name}\\nOutput {spec}"))
-    for name, slot in zip(graph.output_names, graph._out_slots):
-        edges.append((_producer(graph, slot, ids), f"out_{name}", ""))
+    for name, slot in zip(graph.output_names, graph.plan.output_slots):
+        step = graph.plan.producer(slot)
+        edges.append((ids[graph.input_names[slot]] if step is None else f"n{step}", f"out_{name}", ""))
     return boxes, edges
-
-
-def _producer(graph: Graph, slot: int, ids: dict[str, str]) -> str:
-    if slot < len(graph.input_names):
-        return ids[graph.input_names[slot]]
-    for i, wiring in enumerate(graph.wiring):
-        if slot in wiring.outs:
-            return f"n{i}"
-    raise GraphError(f"graph output slot {slot} has no producer")  # unreachable for a built graph
 
 
 def to_dot(graph: Graph) -> str:
