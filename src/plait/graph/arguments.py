@@ -66,13 +66,11 @@ class Arguments:
 
 
 def _style(tree: pytree.TreeSpec, constants: tuple) -> str:
+    count = len(constants)
     if any(c is not TENSOR for c in constants):
         return TREE
-    args, kwargs = pytree.tree_unflatten(list(range(len(constants))), tree)
-    if kwargs:
-        return TREE
-    if all(isinstance(a, int) for a in args):
+    if tree == pytree.tree_structure(((0,) * count, {})):
         return POSITIONAL
-    if len(args) == 1 and isinstance(args[0], list) and all(isinstance(a, int) for a in args[0]):
+    if tree == pytree.tree_structure((([0] * count,), {})):
         return LIST
     return TREE
