@@ -36,6 +36,9 @@ class Graph(nn.Module):
         outputs: tensors computed from the inputs: one, a list, or a dict keyed by output name.
         name: the graph's name when it is used as a block; `graph`, `graph_1`, ... if omitted.
 
+    Attributes:
+        plan: the compiled graph: one `Step` per node, over numbered value slots.
+
     Raises:
         GraphError: an output needs an input that is not given, an input reaches no
             output, an input is not an `Input`, or names repeat.
