@@ -88,7 +88,7 @@ class Graph(nn.Module):
         """
         values: list[Any] = self._bind(args, kwargs)
         values.extend([None] * (len(self.plan.specs) - len(values)))
-        take = values.__getitem__
+        take = values.__getitem__  # gathers a step's inputs with no comprehension per step
         for step in self.plan.steps:
             if step.style == POSITIONAL:
                 out = step.block(*map(take, step.reads))
