@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import torch
 import torch.utils._pytree as pytree
 from torch import nn
 
+from plait.graph.arguments import LIST, POSITIONAL
 from plait.graph.errors import GraphError
-from plait.graph.node import TENSOR, Node, is_frozen, module_name
-from plait.graph.tensor import SymbolicTensor, dtype_kind
+from plait.graph.node import Node, is_frozen, module_name
+from plait.graph.plan import Plan
+from plait.graph.tensor import dtype_kind
 from plait.graph.toposort import topological_order
 from plait.graph.wiring import (
     Structure,
-    Wiring,
     check_inputs,
     named_modules,
     names_and_tensors,
     reachable_nodes,
 )
-
-# How a node passes its arguments: module(a, b), module([a, b]), or any other structure.
-_POSITIONAL, _LIST, _TREE = 0, 1, 2
 
 
 class Graph(nn.Module):
@@ -39,6 +36,9 @@ class Graph(nn.Module):
         outputs: tensors computed from the inputs: one, a list, or a dict keyed by output name.
         name: the graph's name when it is used as a block; `graph`, `graph_1`, ... if omitted.
 
+    Attributes:
+        plan: the compiled graph: one `Step` per node, over numbered value slots.
+
     Raises:
         GraphError: an output needs an input that is not given, an input reaches no
             output, an input is not an `Input`, or names repeat.
@@ -48,7 +48,7 @@ class Graph(nn.Module):
         super().__init__()
         if name is not None:
             self.__dict__["_plait_name"] = name
-        in_names, in_tensors, self._input_kind = names_and_tensors(inputs, "inputs")
+        in_names, in_tensors, _ = names_and_tensors(inputs, "inputs")
         out_names, out_tensors, self._output_kind = names_and_tensors(outputs, "outputs")
         check_inputs(in_names, in_tensors)
         nodes = reachable_nodes(in_tensors, out_tensors, out_names)
@@ -61,7 +61,7 @@ class Graph(nn.Module):
         self.blocks = nn.ModuleDict(named_modules(nodes))
         self._checks = [(n, len(s.shape) + 1, [(i + 1, d) for i, d in enumerate(s.shape) if d is not None],
                          dtype_kind(s.dtype), s) for n, s in self.input_specs.items()]
-        self._compile(in_tensors, out_tensors, nodes)
+        self.plan = Plan(in_tensors, out_tensors, nodes)
 
     def train(self, mode: bool = True) -> Graph:
         super().train(mode)
@@ -71,24 +71,14 @@ class Graph(nn.Module):
                     module.eval()
         return self
 
-    def _compile(self, in_tensors: list[SymbolicTensor], out_tensors: list[SymbolicTensor],
-                 nodes: list[Node]) -> None:
-        """Give every tensor a slot and every node a step that reads and writes slots."""
-        slot = {_key(t): i for i, t in enumerate(in_tensors)}
-        steps, wiring = [], []
-        for node in nodes:
-            ins = tuple(slot[_key(t)] for t in node.inbound)
-            outs = tuple(range(len(slot), len(slot) + len(node.output_specs)))
-            slot.update({(node.id, i): s for i, s in enumerate(outs)})
-            single = outs[0] if node.out_tree.is_leaf() else None
-            steps.append((node.module, _call_style(node), ins, single, outs, node.arg_tree,
-                          node.arg_leaves))
-            wiring.append(Wiring(ins, outs))
-        self._steps = steps
-        self.wiring = wiring  # per node, aligned with self.nodes
-        self._n_slots = len(slot)
-        self._out_slots = [slot[_key(t)] for t in out_tensors]
-        self.nodes = [replace(node, inbound=None) for node in nodes]  # keep no symbolic tensor alive
+    @property
+    def nodes(self) -> list[Node]:
+        """The nodes, in the order `forward` runs them."""
+        return [step.node for step in self.plan.steps]
+
+    def nodes_feeding_every_output(self) -> list[Node]:
+        """The nodes that every output depends on, in order: the trunk the outputs share."""
+        return [self.plan.steps[i].node for i in self.plan.shared_steps()]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Run the graph on tensors given positionally, as a list, or keyed by input name.
@@ -97,24 +87,26 @@ class Graph(nn.Module):
             The outputs in the structure they were declared in: one tensor, a list or a dict.
         """
         values: list[Any] = self._bind(args, kwargs)
-        values.extend([None] * (self._n_slots - len(values)))
-        for module, style, ins, single, outs, arg_tree, arg_leaves in self._steps:
-            if style == _POSITIONAL:
-                out = module(*[values[i] for i in ins])
-            elif style == _LIST:
-                out = module([values[i] for i in ins])
+        values.extend([None] * (len(self.plan.specs) - len(values)))
+        take = values.__getitem__  # gathers a step's inputs with no comprehension per step
+        for step in self.plan.steps:
+            if step.style == POSITIONAL:
+                out = step.block(*map(take, step.reads))
+            elif step.style == LIST:
+                out = step.block([*map(take, step.reads)])
             else:
-                out = _call_tree(module, values, ins, arg_tree, arg_leaves)
-            if single is not None:
-                values[single] = out
+                out = step.node.arguments.call(step.block, map(take, step.reads))
+            if step.returns_tensor:
+                values[step.writes[0]] = out
             else:
-                for i, value in zip(outs, pytree.tree_leaves(out)):
+                for i, value in zip(step.writes, pytree.tree_leaves(out)):
                     values[i] = value
+        outputs = self.plan.output_slots
         if self._output_kind == "single":
-            return values[self._out_slots[0]]
+            return values[outputs[0]]
         if self._output_kind == "list":
-            return [values[i] for i in self._out_slots]
-        return {name: values[i] for name, i in zip(self.output_names, self._out_slots)}
+            return [values[i] for i in outputs]
+        return {name: values[i] for name, i in zip(self.output_names, outputs)}
 
     def _bind(self, args: tuple, kwargs: dict) -> list[torch.Tensor]:
         """The inputs in declared order, each checked against its spec."""
@@ -259,25 +251,3 @@ class Graph(nn.Module):
 
         return plot(self, path)
 
-
-def _key(tensor: SymbolicTensor) -> Any:
-    return id(tensor) if tensor.is_input else (tensor.node.id, tensor.index)
-
-
-def _call_style(node: Node) -> int:
-    args, kwargs = pytree.tree_unflatten(list(range(len(node.arg_leaves))), node.arg_tree)
-    if kwargs or any(c is not TENSOR for c in node.arg_leaves):
-        return _TREE
-    if all(isinstance(a, int) for a in args):
-        return _POSITIONAL
-    if len(args) == 1 and isinstance(args[0], list) and all(isinstance(a, int) for a in args[0]):
-        return _LIST
-    return _TREE
-
-
-def _call_tree(module: nn.Module, values: list, ins: tuple, arg_tree: pytree.TreeSpec,
-               constants: list) -> Any:
-    fed = iter(ins)
-    leaves = [values[next(fed)] if c is TENSOR else c for c in constants]
-    args, kwargs = pytree.tree_unflatten(leaves, arg_tree)
-    return module(*args, **kwargs)

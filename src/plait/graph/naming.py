@@ -59,9 +59,9 @@ def spec_keys(graph: Graph) -> list[str]:
 def slot_names(graph: Graph, names: list[str]) -> list[str]:
     """The name of every value slot: the input's name, `node` or `node[i]` from `names`."""
     slots = list(graph.input_names)
-    for name, wiring in zip(names, graph.wiring):
-        many = len(wiring.outs) > 1
-        slots.extend(f"{name}[{i}]" if many else name for i in range(len(wiring.outs)))
+    for name, step in zip(names, graph.plan.steps):
+        many = len(step.writes) > 1
+        slots.extend(f"{name}[{i}]" if many else name for i in range(len(step.writes)))
     return slots
 
 
@@ -87,11 +87,11 @@ def resolve(graph: Graph, text: str, index: dict[str, int], what: str) -> int:
     name, pick = (match["name"], int(match["index"])) if match else (text, None)
     if name not in index:
         if text in graph.output_names:
-            return graph._out_slots[graph.output_names.index(text)]
+            return graph.plan.output_slots[graph.output_names.index(text)]
         raise GraphError(f"graph '{module_name(graph)}': {what} '{text}' names no input, node or "
                          f"output; inputs are {graph.input_names}, nodes are {node_names(graph)}, "
                          f"outputs are {graph.output_names}")
-    outs = graph.wiring[index[name]].outs
+    outs = graph.plan.steps[index[name]].writes
     if pick is None and len(outs) > 1:
         raise GraphError(f"graph '{module_name(graph)}': {what} '{text}' gives {len(outs)} tensors; "
                          f"pick one as '{name}[i]'")

@@ -1,9 +1,9 @@
 """A node is one call event: a module called on symbolic tensors.
 
-While any symbolic tensor is alive, `nn.Module.__call__` checks its arguments for one; a
-call that finds one is recorded as a `Node` instead of being run. The module is built
-from the input specs if it is a lazy plait block, and its output shapes are inferred by
-running it on fake tensors, which carry shapes and no data.
+A module call that finds a symbolic tensor among its arguments (see `plait.graph.hook`)
+is recorded as a `Node` instead of being run. The module is built from the input specs
+if it is a lazy plait block, and its output shapes are inferred by running it on fake
+tensors, which carry shapes and no data.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from torch._subclasses.fake_tensor import (
     FakeTensorMode,
 )
 
+from plait.graph.arguments import Arguments
 from plait.graph.errors import GraphError
-from plait.graph.tensor import SymbolicTensor, TensorSpec, _Liveness
+from plait.graph.tensor import SymbolicTensor, TensorSpec
 
 # Sizes given to the batch and to variable (None) dimensions while inferring shapes. Two
 # lengths far apart tell a dimension that follows the input's length from a fixed one.
@@ -36,19 +37,6 @@ PROBE_BATCH = 3
 PROBE_LENGTHS = ((32, 67), (512, 1031), (8192, 16411))
 
 _node_ids = itertools.count()
-
-
-class _TensorSlot:
-    """Marks where a node's arguments held a symbolic tensor: `None` may be a constant there."""
-
-    def __repr__(self) -> str:
-        return "TENSOR"
-
-    def __reduce__(self) -> str:
-        return "TENSOR"  # copies and pickles stay this one object, so `is TENSOR` holds
-
-
-TENSOR = _TensorSlot()
 _name_counts: dict[str, int] = {}
 _call_counts: weakref.WeakKeyDictionary[nn.Module, int] = weakref.WeakKeyDictionary()
 
@@ -64,7 +52,8 @@ class Node:
         input_specs: specs of the symbolic inputs, flattened in argument order.
         output_specs: specs of the outputs, flattened.
         connected_to: labels of the inbound tensors (input names or producing nodes).
-        arg_leaves: the call's flattened arguments: constants, with `TENSOR` where a tensor goes.
+        arguments: where the call's tensors stood among its constants.
+        output_tree: how the call's outputs nest (a tensor, or tuples, lists, dicts of them).
         key: the name the call was given, such as its key under a graph spec's `nodes:`;
             None for a call made in Python, which is known by `name`.
     """
@@ -75,9 +64,8 @@ class Node:
     input_specs: list[TensorSpec]
     output_specs: list[TensorSpec]
     connected_to: list[str]
-    arg_tree: pytree.TreeSpec = field(repr=False)
-    arg_leaves: list[Any] = field(repr=False)
-    out_tree: pytree.TreeSpec = field(repr=False)
+    arguments: Arguments = field(repr=False)
+    output_tree: pytree.TreeSpec = field(repr=False)
     inbound: list[SymbolicTensor] | None = field(default=None, repr=False)
     id: int = field(default_factory=lambda: next(_node_ids), repr=False)
     key: str | None = None
@@ -131,19 +119,16 @@ def is_frozen(module: nn.Module) -> bool:
 
 def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     """Record `module(*args, **kwargs)` as a node and return symbolic outputs."""
-    leaves, arg_tree = pytree.tree_flatten((args, kwargs))
-    inbound = [x for x in leaves if isinstance(x, SymbolicTensor)]
-    constants = [TENSOR if isinstance(x, SymbolicTensor) else x for x in leaves]
+    arguments, inbound = Arguments.split(args, kwargs, SymbolicTensor)
+    specs = [x.spec for x in inbound]
     call_index = _call_counts.get(module, 0)
     name = module_name(module) + (f":{call_index}" if call_index else "")
     where = f"node '{name}' ({type(module).__name__})"
     lazy = getattr(module, "built", True) is False
     try:
         if lazy:
-            spec_args, spec_kwargs = pytree.tree_unflatten(
-                [x.spec if isinstance(x, SymbolicTensor) else x for x in leaves], arg_tree)
-            module.build(*spec_args, **spec_kwargs)
-        out_specs, out_tree = _infer(module, arg_tree, leaves)
+            arguments.call(module.build, specs)
+        out_specs, output_tree = _infer(module, arguments, specs)
     except Exception as err:  # any failure while building or probing names the node
         if lazy:
             module.built = False  # a corrected call builds afresh, not on these sizes
@@ -152,12 +137,11 @@ def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
         got = ", ".join(f"{x.describe()} {x.spec} {x.dtype}" for x in inbound)
         raise GraphError(f"{where} cannot be called on {got}: {type(err).__name__}: {err}") from err
     _call_counts[module] = call_index + 1
-    node = Node(name=name, module=module, call_index=call_index,
-                input_specs=[x.spec for x in inbound], output_specs=out_specs,
-                connected_to=[label(x) for x in inbound], arg_tree=arg_tree,
-                arg_leaves=constants, out_tree=out_tree, inbound=inbound)
+    node = Node(name=name, module=module, call_index=call_index, input_specs=specs,
+                output_specs=out_specs, connected_to=[label(x) for x in inbound],
+                arguments=arguments, output_tree=output_tree, inbound=inbound)
     outputs = [SymbolicTensor(spec, node=node, index=i) for i, spec in enumerate(out_specs)]
-    return pytree.tree_unflatten(outputs, out_tree)
+    return pytree.tree_unflatten(outputs, output_tree)
 
 
 def label(tensor: SymbolicTensor) -> str:
@@ -168,24 +152,25 @@ def label(tensor: SymbolicTensor) -> str:
     return f"{tensor.node.name}[{tensor.index}]" if many else tensor.node.name
 
 
-def _infer(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list) -> tuple[list[TensorSpec], pytree.TreeSpec]:
+def _infer(module: nn.Module, arguments: Arguments,
+           specs: list[TensorSpec]) -> tuple[list[TensorSpec], pytree.TreeSpec]:
     """Output specs of one call, from runs on fake tensors (real ones if fakes cannot).
 
     Variable sizes are probed at two lengths: an output size that changes with them is
     variable too. The batch is found where the size equals the probe batch, and checked
     with a second batch size when it is not the first dimension.
     """
-    variable = any(None in x.spec.shape for x in leaves if isinstance(x, SymbolicTensor))
-    runs, length = _runs(module, arg_tree, leaves, PROBE_LENGTHS if variable else ((PROBE_LENGTHS[0][0],),))
-    flat, out_tree = runs[0]
+    variable = any(None in s.shape for s in specs)
+    runs, length = _runs(module, arguments, specs, PROBE_LENGTHS if variable else ((PROBE_LENGTHS[0][0],),))
+    flat, output_tree = runs[0]
     for i, value in enumerate(flat):
         if not isinstance(value, torch.Tensor):
             raise GraphError(f"output {i} is a {type(value).__name__}; a module in a graph must "
                              "return tensors, or tuples, lists or dicts of tensors")
     other_batch = None
     if any(t.dim() == 0 or t.shape[0] != PROBE_BATCH for t in flat):
-        other_batch = _probe(module, arg_tree, leaves, PROBE_BATCH + 2, length)[0]
-    specs = []
+        other_batch = _probe(module, arguments, specs, PROBE_BATCH + 2, length)[0]
+    out_specs = []
     for i, first in enumerate(flat):
         axis = 0
         if other_batch is not None:
@@ -196,18 +181,18 @@ def _infer(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list) -> tuple[
             axis = moved[0]
         sizes = [[d for k, d in enumerate(run[0][i].shape) if k != axis] for run in runs]
         shape = tuple(d if all(s[k] == d for s in sizes) else None for k, d in enumerate(sizes[0]))
-        specs.append(TensorSpec(shape, first.dtype, axis))
-    return specs, out_tree
+        out_specs.append(TensorSpec(shape, first.dtype, axis))
+    return out_specs, output_tree
 
 
-def _runs(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list,
+def _runs(module: nn.Module, arguments: Arguments, specs: list[TensorSpec],
           pairs: tuple[tuple[int, ...], ...]) -> tuple[list, int]:
     """Probe runs at each length of the first pair the module accepts (no error, no empty
     output dimension), and that pair's first length."""
     for i, pair in enumerate(pairs):
         last = i == len(pairs) - 1
         try:
-            runs = [_probe(module, arg_tree, leaves, PROBE_BATCH, n) for n in pair]
+            runs = [_probe(module, arguments, specs, PROBE_BATCH, n) for n in pair]
         except RuntimeError:
             if last:
                 raise
@@ -218,22 +203,18 @@ def _runs(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list,
     raise AssertionError("unreachable: pairs is never empty")
 
 
-def _probe(module: nn.Module, arg_tree: pytree.TreeSpec, leaves: list, batch: int,
+def _probe(module: nn.Module, arguments: Arguments, specs: list[TensorSpec], batch: int,
            length: int) -> tuple[list, pytree.TreeSpec]:
     with torch.no_grad(), _eval_mode(module):
         try:
             with FakeTensorMode(allow_non_fake_inputs=True):
-                args, kwargs = pytree.tree_unflatten(
-                    [torch.empty(x.spec.sizes(batch, length), dtype=x.dtype)
-                     if isinstance(x, SymbolicTensor) else x for x in leaves], arg_tree)
-                flat, out_tree = pytree.tree_flatten(module(*args, **kwargs))
-                return [_shape_only(x) for x in flat], out_tree
+                fakes = [torch.empty(s.sizes(batch, length), dtype=s.dtype) for s in specs]
+                flat, output_tree = pytree.tree_flatten(arguments.call(module, fakes))
+                return [_shape_only(x) for x in flat], output_tree
         except (DynamicOutputShapeException, DataDependentOutputException):
             pass  # the module looks at values (e.g. packs by length): probe with real ones
-        args, kwargs = pytree.tree_unflatten(
-            [torch.ones(x.spec.sizes(batch, length), dtype=x.dtype)
-             if isinstance(x, SymbolicTensor) else x for x in leaves], arg_tree)
-        return pytree.tree_flatten(module(*args, **kwargs))
+        ones = [torch.ones(s.sizes(batch, length), dtype=s.dtype) for s in specs]
+        return pytree.tree_flatten(arguments.call(module, ones))
 
 
 def _shape_only(x: Any) -> Any:
@@ -253,43 +234,3 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
     finally:
         for m, training in flags:
             m.training = training
-
-
-# The hook on nn.Module.__call__, present only while symbolic tensors are alive.
-
-_plain_call = nn.Module.__call__
-
-
-def _has_symbolic(args: tuple, kwargs: dict) -> bool:
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, SymbolicTensor):
-            return True
-        if isinstance(value, (list, tuple)):
-            if any(isinstance(v, SymbolicTensor) for v in value):
-                return True
-        elif isinstance(value, dict) and any(isinstance(v, SymbolicTensor) for v in value.values()):
-            return True
-    return False
-
-
-def _call(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
-    if _has_symbolic(args, kwargs):
-        return symbolic_call(self, args, kwargs)
-    return _plain_call(self, *args, **kwargs)
-
-
-def _install() -> None:
-    nn.Module.__call__ = _call
-
-
-def _uninstall() -> None:
-    nn.Module.__call__ = _plain_call
-
-
-def symbolic_calls_enabled() -> bool:
-    """Whether `nn.Module.__call__` currently checks for symbolic tensors."""
-    return nn.Module.__call__ is _call
-
-
-_Liveness.on_first.append(_install)
-_Liveness.on_last.append(_uninstall)

@@ -11,10 +11,8 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-import torch.utils._pytree as pytree
-
 from plait.graph.errors import GraphError
-from plait.graph.node import TENSOR, Node
+from plait.graph.node import Node
 
 _CONSTANTS = (bool, int, float, complex, str, bytes, type(None))
 
@@ -38,9 +36,7 @@ def node_line(block: str, node: Node, tensor_names: list[str], where: str) -> st
     Raises:
         GraphError: a constant argument with no literal form (a tensor, a function, NaN).
     """
-    names = iter(tensor_names)
-    leaves = [_Name(next(names)) if c is TENSOR else c for c in node.arg_leaves]
-    args, kwargs = pytree.tree_unflatten(leaves, node.arg_tree)
+    args, kwargs = node.arguments.fill([_Name(name) for name in tensor_names])
     parts = [_text(a, where) for a in args]
     parts += [f"{key}={_text(value, where)}" for key, value in kwargs.items()]
     return f"{block}({', '.join(parts)})"

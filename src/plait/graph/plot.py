@@ -15,33 +15,19 @@ if TYPE_CHECKING:
 
 def _edges(graph: Graph) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """Boxes (id, label) and edges (from, to, shape label), one box per node and input."""
-    boxes = [(f"in_{name}", f"{name}\\nInput {spec}")
-             for name, spec in graph.input_specs.items()]
-    ids = {name: f"in_{name}" for name in graph.input_names}
+    def source(slot: int) -> str:
+        step = graph.plan.producer(slot)
+        return f"in_{graph.input_names[slot]}" if step is None else f"n{step}"
+
+    boxes = [(f"in_{name}", f"{name}\\nInput {spec}") for name, spec in graph.input_specs.items()]
     edges = []
-    for i, node in enumerate(graph.nodes):
-        node_id = f"n{i}"
-        shapes = ", ".join(str(s) for s in node.output_specs)
-        boxes.append((node_id, f"{node.name}\\n{type(node.module).__name__} {shapes}"))
-        for label, spec in zip(node.connected_to, node.input_specs):
-            edges.append((ids[label], node_id, str(spec)))
-        many = len(node.output_specs) > 1
-        for k in range(len(node.output_specs)):
-            ids[f"{node.name}[{k}]" if many else node.name] = node_id
-    for name, spec in graph.output_specs.items():
-        boxes.append((f"out_{name}", f"{name}\\nOutput {spec}"))
-    for name, slot in zip(graph.output_names, graph._out_slots):
-        edges.append((_producer(graph, slot, ids), f"out_{name}", ""))
+    for i, step in enumerate(graph.plan.steps):
+        shapes = ", ".join(str(s) for s in step.node.output_specs)
+        boxes.append((f"n{i}", f"{step.node.name}\\n{type(step.block).__name__} {shapes}"))
+        edges += [(source(s), f"n{i}", str(spec)) for s, spec in zip(step.reads, step.node.input_specs)]
+    boxes += [(f"out_{name}", f"{name}\\nOutput {spec}") for name, spec in graph.output_specs.items()]
+    edges += [(source(s), f"out_{name}", "") for name, s in zip(graph.output_names, graph.plan.output_slots)]
     return boxes, edges
-
-
-def _producer(graph: Graph, slot: int, ids: dict[str, str]) -> str:
-    if slot < len(graph.input_names):
-        return ids[graph.input_names[slot]]
-    for i, wiring in enumerate(graph.wiring):
-        if slot in wiring.outs:
-            return f"n{i}"
-    raise GraphError(f"graph output slot {slot} has no producer")  # unreachable for a built graph
 
 
 def to_dot(graph: Graph) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from plait.graph.errors import GraphError
 from plait.graph.naming import node_index, resolve
 from plait.graph.node import label, module_name
-from plait.graph.tensor import Input, SymbolicTensor, TensorSpec
+from plait.graph.tensor import Input, SymbolicTensor
 
 if TYPE_CHECKING:
     from plait.graph.graph import Graph
@@ -43,7 +43,7 @@ def subgraph(graph: Graph, outputs: str | Sequence[str], inputs: Sequence[str] |
         raise GraphError(f"graph '{module_name(graph)}': subgraph needs at least one output name")
     out_slots = [resolve(graph, text, index, "output") for text in wanted]
     given = {resolve(graph, text, index, "input"): text for text in inputs or ()}
-    needed, reached = _needed(graph, out_slots, given)
+    needed, reached = graph.plan.upstream(out_slots, given)
     if inputs is None:
         given = {slot: graph.input_names[slot] for slot in sorted(reached)}
     elif reached - set(given):
@@ -51,11 +51,11 @@ def subgraph(graph: Graph, outputs: str | Sequence[str], inputs: Sequence[str] |
         raise GraphError(f"graph '{module_name(graph)}': outputs {wanted} need inputs {missing}, "
                          f"which are not among the subgraph's inputs {list(inputs)}")
     tensors = {slot: _input(graph, slot, text) for slot, text in given.items()}
-    for i in sorted(needed):  # graph.nodes is in topological order
-        node, wiring = graph.nodes[i], graph.wiring[i]
-        inbound = [tensors[s] for s in wiring.ins]
-        copy = replace(node, inbound=inbound, connected_to=[label(t) for t in inbound])
-        for k, (s, spec) in enumerate(zip(wiring.outs, node.output_specs)):
+    for i in sorted(needed):  # the plan's steps are in topological order
+        step = graph.plan.steps[i]
+        inbound = [tensors[s] for s in step.reads]
+        copy = replace(step.node, inbound=inbound, connected_to=[label(t) for t in inbound])
+        for k, (s, spec) in enumerate(zip(step.writes, step.node.output_specs)):
             made = SymbolicTensor(spec, node=copy, index=k)
             tensors.setdefault(s, made)  # an output given as an input stays that input
     ins = [tensors[slot] for slot in given]
@@ -64,32 +64,9 @@ def subgraph(graph: Graph, outputs: str | Sequence[str], inputs: Sequence[str] |
     return Graph(ins, outs, name=name)
 
 
-def _needed(graph: Graph, out_slots: list[int], given: dict[int, str]) -> tuple[set[int], set[int]]:
-    """The nodes between `given` and the outputs, and the graph inputs reached on the way."""
-    producer = {s: i for i, w in enumerate(graph.wiring) for s in w.outs}
-    needed: set[int] = set()
-    reached: set[int] = set()
-    stack, seen = list(out_slots), set()
-    while stack:
-        slot = stack.pop()
-        if slot in given or slot in seen:
-            continue
-        seen.add(slot)
-        if slot not in producer:
-            reached.add(slot)
-        elif producer[slot] not in needed:
-            needed.add(producer[slot])
-            stack.extend(graph.wiring[producer[slot]].ins)
-    return needed, reached
-
-
 def _input(graph: Graph, slot: int, text: str) -> SymbolicTensor:
     """A fresh `Input` like the graph input or inner tensor at `slot`."""
-    if slot < len(graph.input_names):
-        spec = graph.input_specs[graph.input_names[slot]]
-    else:
-        node, wiring = next((n, w) for n, w in zip(graph.nodes, graph.wiring) if slot in w.outs)
-        spec: TensorSpec = node.output_specs[wiring.outs.index(slot)]
+    spec = graph.plan.specs[slot]
     if spec.batch_axis != 0:
         raise GraphError(f"graph '{module_name(graph)}': tensor '{text}' {spec} cannot be an input: "
                          "its batch is not its first dimension")

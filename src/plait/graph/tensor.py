@@ -88,7 +88,7 @@ def format_shape(shape: tuple[int | None, ...], batch_axis: int = 0) -> str:
 
 
 class _Liveness:
-    """Counts living symbolic tensors; the symbolic call hook is installed only meanwhile.
+    """Counts living symbolic tensors; the call hook (`plait.graph.hook`) is there only meanwhile.
 
     Installing the hook on `nn.Module.__call__` costs every module call in the process a
     little, so it is there only while a symbolic tensor exists that could be passed to one.

@@ -79,10 +79,10 @@ class SpecWriter:
         return {
             "inputs": {name: _input(name, spec) for name, spec in graph.input_specs.items()},
             "blocks": level.blocks,
-            "nodes": {key: node_line(module_name(node.module), node, [slots[s] for s in wiring.ins],
+            "nodes": {key: node_line(module_name(step.block), step.node, [slots[s] for s in step.reads],
                                      f"graph '{module_name(graph)}', node '{key}'")
-                      for key, node, wiring in zip(keys, graph.nodes, graph.wiring)},
-            "outputs": {name: {"node": slots[s]} for name, s in zip(graph.output_names, graph._out_slots)},
+                      for key, step in zip(keys, graph.plan.steps)},
+            "outputs": {name: {"node": slots[s]} for name, s in zip(graph.output_names, graph.plan.output_slots)},
         }
 
     def _register(self, module: nn.Module, level: _Level) -> None:

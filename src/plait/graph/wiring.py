@@ -1,9 +1,8 @@
-"""How a `Graph` is put together from symbolic tensors: names, reachable nodes, wiring."""
+"""How a `Graph` is put together from symbolic tensors: names, reachable nodes, blocks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from torch import nn
 
@@ -12,16 +11,6 @@ from plait.graph.node import Node, module_name
 from plait.graph.tensor import SymbolicTensor
 
 Structure = SymbolicTensor | Sequence[SymbolicTensor] | Mapping[str, SymbolicTensor]
-
-
-class Wiring(NamedTuple):
-    """The value slots one node reads (its tensor arguments, in order) and writes (its outputs).
-
-    Slots `0 .. len(graph.input_names) - 1` hold the graph's inputs, in order.
-    """
-
-    ins: tuple[int, ...]
-    outs: tuple[int, ...]
 
 
 def names_and_tensors(structure: Structure, what: str) -> tuple[list[str], list[SymbolicTensor], str]:

@@ -20,7 +20,11 @@ from plait.graph import (
 from plait.spec.checkpoint import load_block_state
 from plait.spec.errors import SpecError
 from plait.spec.expressions import Arg, Call, Const, Ref, parse_call
-from plait.spec.instantiate import GRAPH_KEYS, PLAIT_KEYS, instantiate, references
+from plait.spec.instantiate import PLAIT_KEYS, instantiate, references
+
+# The keys every graph spec holds; `blocks` may be left out when the spec calls only
+# its enclosing spec's blocks.
+REQUIRED_SPEC_KEYS = ("inputs", "nodes", "outputs")
 
 
 def is_graph_spec(config: Any) -> bool:
@@ -45,7 +49,7 @@ def build_graph(spec: Mapping, *, where: str = "model", name: str | None = None,
     Raises:
         SpecError: the message names the config key, what was expected and what was received.
     """
-    for key in GRAPH_KEYS:
+    for key in REQUIRED_SPEC_KEYS:
         if not isinstance(spec.get(key), (Mapping, list) if key == "outputs" else Mapping):
             raise SpecError(f"{where}.{key}: expected a mapping, received {type(spec.get(key)).__name__}")
     own = _build_blocks(spec.get("blocks") or {}, where, dict(outer or {}), load_checkpoints)

@@ -16,7 +16,6 @@ from plait.spec.errors import SpecError
 
 # Keys of a block config that plait reads and the block's constructor never sees.
 PLAIT_KEYS = ("_checkpoint_", "_checkpoint_block_", "_freeze_")
-GRAPH_KEYS = ("inputs", "nodes", "outputs")
 
 
 def locate(target: str, where: str) -> Callable:

@@ -301,21 +301,10 @@ def shared_parameters(graph: Graph) -> list[nn.Parameter]:
     Raises:
         SpecError: no parameterised node is shared by all outputs (GradNorm needs one).
     """
-    feeds: dict[int, set[int]] = {}  # node index -> outputs it reaches
-    slots = {slot: i for i, step in enumerate(graph._steps) for slot in step[4]}
-    for k, slot in enumerate(graph._out_slots):
-        stack = [slots[slot]] if slot in slots else []
-        while stack:
-            i = stack.pop()
-            if k not in feeds.setdefault(i, set()):
-                feeds[i].add(k)
-                stack.extend(slots[s] for s in graph._steps[i][2] if s in slots)
-    everyone = len(graph._out_slots)
-    for i in sorted(feeds, reverse=True):
-        layers = [[p for p in m.parameters(recurse=False) if p.requires_grad]
-                  for m in graph._steps[i][0].modules()]
+    for node in reversed(graph.nodes_feeding_every_output()):
+        layers = [[p for p in m.parameters(recurse=False) if p.requires_grad] for m in node.module.modules()]
         layers = [params for params in layers if any(p.dim() >= 2 for p in params)]
-        if len(feeds[i]) == everyone and layers:
+        if layers:
             return layers[-1]
     raise SpecError("model.loss_balancing: gradnorm needs a layer with trainable parameters that "
                     f"feeds every output {graph.output_names}; this graph has none")
