@@ -14,13 +14,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from plait.data.base import (
-    ArrayDictDataset,
-    DataError,
-    DictDataModule,
-    check_fractions,
-    split_indices,
-)
+from plait.data.base import DictDataModule, split_indices
+from plait.data.checks import DataError, check_fractions
+from plait.data.columns import ColumnDataset
 
 if TYPE_CHECKING:
     from plait.graph import Graph
@@ -87,7 +83,7 @@ class ArrayDataModule(DictDataModule):
                  target_names: Sequence[str] | None = None, num_workers: int = 0,
                  sample_weight: Any = None) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
-        self.owner = owner = type(self).__name__
+        owner = self.owner
         check_fractions(val_fraction, test_fraction, owner)
         self.predict_only = targets is None
         held_out = {"val": val_data, "test": test_data}
@@ -117,12 +113,12 @@ class ArrayDataModule(DictDataModule):
     def build_splits(self) -> dict[str, Dataset]:
         """Train, val and test (held-out data, else seeded cuts), and predict: every row in order."""
         if self.predict_only:
-            return {"predict": ArrayDictDataset(self.arrays)}
+            return {"predict": ColumnDataset(self.arrays)}
         rows = split_indices(len(next(iter(self.arrays.values()))), val_fraction=self.val_fraction,
                              test_fraction=self.test_fraction, seed=self.seed, owner=self.owner)
         splits = {name: {k: _take(a, idx) for k, a in self.arrays.items()}
                   for name, idx in rows.items()}
-        return {name: ArrayDictDataset(columns)
+        return {name: ColumnDataset(columns)
                 for name, columns in {**splits, **self.held_out, "predict": self.arrays}.items()}
 
     def train_dataloader(self) -> DataLoader:

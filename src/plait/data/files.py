@@ -10,13 +10,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from plait.data.base import (
-    ArrayDictDataset,
-    DataError,
-    DictDataModule,
-    check_fractions,
-    split_indices,
-)
+from plait.data.base import DictDataModule, split_indices
+from plait.data.checks import DataError, check_fractions
+from plait.data.columns import ColumnDataset
 from plait.data.file_checks import DataFile, Field, check_exists, column, read_table
 
 SUFFIXES = (".csv", ".parquet", ".npz")
@@ -81,7 +77,7 @@ class FileDataModule(DictDataModule):
                  limit: int | None = None, cache_dir: str | None = None) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed,
                          limit=limit, cache_dir=cache_dir)
-        owner = type(self).__name__
+        owner = self.owner
         self.paths = {"train": train_path, "val": val_path, "test": test_path, "predict": predict_path}
         if not any(self.paths[split] for split in ("train", "test", "predict")):
             raise DataError(f"{owner}: data.train_path is required (or data.test_path to test, "
@@ -134,7 +130,7 @@ class FileDataModule(DictDataModule):
             train = self._read("train", fields)
             rows = split_indices(len(next(iter(train.values()))), val_fraction=self.val_fraction,
                                  test_fraction=self.test_fraction, seed=self.seed,
-                                 owner=type(self).__name__)
+                                 owner=self.owner)
             splits = {name: {k: a[rows[name]] for k, a in train.items()} for name in rows}
             if "train" in self.ids:
                 self.ids.update({name: self.ids["train"][idx] for name, idx in rows.items()})
@@ -152,8 +148,8 @@ class FileDataModule(DictDataModule):
         for name, cols in splits.items():
             for key, classes in self.num_classes.items():
                 if key in cols:
-                    _check_classes(cols[key], classes, key, f"{name} split", type(self).__name__)
-        return {name: ArrayDictDataset({k: _cast(a, dtypes[k]) for k, a in cols.items()})
+                    _check_classes(cols[key], classes, key, f"{name} split", self.owner)
+        return {name: ColumnDataset({k: _cast(a, dtypes[k]) for k, a in cols.items()})
                 for name, cols in splits.items()}
 
     def _read(self, split: str, fields: list[Field]) -> dict[str, np.ndarray]:
@@ -184,7 +180,7 @@ class FileDataModule(DictDataModule):
     def _loader(self, name: str, *, shuffle: bool) -> DataLoader | list:
         if self.splits and name not in self.splits:
             source = "the train file" if name in ("val", "test") else "a file"
-            raise DataError(f"{type(self).__name__}: no {name} data: data.{name}_path is null and "
+            raise DataError(f"{self.owner}: no {name} data: data.{name}_path is null and "
                             f"there is no {source} to cut it from (data.train_path).")
         return super()._loader(name, shuffle=shuffle)
 
