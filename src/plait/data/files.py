@@ -89,7 +89,7 @@ class FileDataModule(DictDataModule):
                 raise DataError(f"data.{split}_path: {path}: expected a file ending in one of "
                                 f"{SUFFIXES}; got suffix {Path(path).suffix!r}.")
             check_exists(self._source(split))  # here, so that mode=check finds it too
-        self.inputs, self.targets = _plain(inputs), _plain(targets or {})
+        self.inputs, self.targets = dict(inputs), dict(targets or {})
         if not self.inputs:
             raise DataError(f"{owner}: data.inputs must name at least one column, got "
                             f"inputs={self.inputs} targets={self.targets}.")
@@ -103,7 +103,7 @@ class FileDataModule(DictDataModule):
         if unknown:
             raise DataError(f"{owner}: data.dtypes names {unknown}, which are neither inputs nor "
                             f"targets; known: {sorted(self.provides)}.")
-        self.num_classes = {str(k): int(v) for k, v in (num_classes or {}).items()}
+        self.num_classes = dict(num_classes or {})
         unknown = sorted(self.num_classes.keys() - self.targets.keys())
         if unknown:
             raise DataError(f"{owner}: data.num_classes names {unknown}, which are not targets; "
@@ -187,11 +187,6 @@ class FileDataModule(DictDataModule):
     def _limited(self, dataset: Dataset, name: str) -> Dataset:
         # Every row of a file to predict on is predicted; `limit` cuts the training splits.
         return dataset if name == "predict" else super()._limited(dataset, name)
-
-
-def _plain(mapping: Mapping[str, Any]) -> dict[str, str | list[str]]:
-    """Hydra's DictConfig/ListConfig as plain dicts, lists and strings."""
-    return {str(k): v if isinstance(v, str) else [str(c) for c in v] for k, v in mapping.items()}
 
 
 def _numpy_dtype(name: str, key: str, owner: str) -> np.dtype:
