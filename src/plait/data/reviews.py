@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,7 @@ import numpy as np
 from plait.data.base import DictDataModule, split_indices
 from plait.data.checks import room
 from plait.data.columns import ColumnDataset
-from plait.data.sources import reviews as source
+from plait.data.sources import reviews
 from plait.data.sources.reviews import LABELS
 from plait.data.text import build_vocab, encode, tokenize
 
@@ -35,6 +34,8 @@ class RottenTomatoesDataModule(DictDataModule):
         text `(B, max_len)` int64, right-padded with 0; sentiment `(B,)` float32.
     """
 
+    source = reviews
+
     def __init__(self, *, batch_size: int = 50, vocab_size: int = 10_000,
                  cap_vocab: bool = True, max_len: int = 56, **common: Any) -> None:
         super().__init__(batch_size=batch_size, **common)
@@ -45,16 +46,8 @@ class RottenTomatoesDataModule(DictDataModule):
     def provides(self) -> frozenset[str]:
         return frozenset({"text", "sentiment"})
 
-    @property
-    def data_dir(self) -> Path:
-        """The cache folder holding the snippets as `reviews.csv`."""
-        return source.cache_folder(self.cache_dir)
-
-    def build_cache(self, folder: Path) -> None:
-        source.extract(self.cache_dir, folder)
-
     def build_splits(self) -> dict[str, ColumnDataset]:
-        table = source.read_reviews(self.cached_dir())
+        table = reviews.read_reviews(self.cached_dir())
         tokens = [tokenize(text) for text in table["text"]]
         longest = max(len(t) for t in tokens)
         self.check(room("max_len", self.max_len, longest, f"the longest snippet has {longest} tokens"))

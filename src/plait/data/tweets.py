@@ -9,7 +9,6 @@ and `plait.data.tweets_pairs.TweetPairsDataModule` feeds pairs of them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ import numpy as np
 from plait.data.base import SPLITS, DictDataModule
 from plait.data.checks import distinct, room
 from plait.data.columns import ColumnDataset, pad_left, trimmed
-from plait.data.sources import tweets as source
+from plait.data.sources import tweets
 from plait.data.sources.tweets import TweetTable, filter_table
 from plait.data.text import build_vocab, encode
 from plait.data.tweets_features import META_FEATURES, check_targets, make_target, meta_features
@@ -39,6 +38,8 @@ class TweetsBase(DictDataModule):
         **common: as `DictDataModule`; the fractions are shares of the filtered tweets.
     """
 
+    source = tweets
+
     def __init__(self, *, sources: Sequence[str] | None = None, start: str | None = None,
                  end: str | None = None, vocab_size: int = 10000, cap_vocab: bool = True,
                  max_len: int = 64, **common: Any) -> None:
@@ -46,14 +47,6 @@ class TweetsBase(DictDataModule):
         self.sources, self.start, self.end = sources, start, end
         self.vocab_size, self.cap_vocab, self.max_len = vocab_size, cap_vocab, max_len
         self.vocab: dict[str, int] = {}
-
-    @property
-    def data_dir(self) -> Path:
-        """The cache folder with the extracted tweets."""
-        return source.cache_folder(self.cache_dir)
-
-    def build_cache(self, folder: Path) -> None:
-        source.extract(self.cache_dir, folder)
 
     def split_tables(self) -> dict[str, TweetTable]:
         """The filtered tweets cut into train, val and test by `seed`; fits the vocabulary.
