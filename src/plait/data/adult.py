@@ -53,6 +53,7 @@ class AdultDataModule(DictDataModule):
         native_country `(B,)` int64; age, sex, income `(B,)` float32; occupation `(B,)` int64.
     """
 
+    keys = ("numeric", *CATEGORICAL, *OUTPUTS)
     source = adult
 
     def __init__(self, *, batch_size: int = 256, test_fraction: float = 0.2,
@@ -68,10 +69,6 @@ class AdultDataModule(DictDataModule):
         self.occupations: list[str] = []
         self.numeric_mean = self.numeric_std = np.zeros(len(NUMERIC), dtype=np.float32)
         self.age_mean, self.age_std = 0.0, 1.0
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({"numeric", *CATEGORICAL, *OUTPUTS})
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         table = adult.read_table(self.cached_dir() / "adult.data")

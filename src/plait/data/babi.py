@@ -38,6 +38,8 @@ class BabiDataModule(DictDataModule):
         longest; answer `(B,)` int64.
     """
 
+    keys = ("story", "question", "answer")
+
     def __init__(self, *, batch_size: int = 32, task: int = 1, num_train: int = 1000,
                  num_val: int = 1000, num_test: int = 1000, vocab_size: int = 40,
                  num_answers: int = 6, max_story_len: int = 256, **common: Any) -> None:
@@ -50,10 +52,6 @@ class BabiDataModule(DictDataModule):
         self.max_story_len = max_story_len
         self.vocab: dict[str, int] = {}
         self.answers: list[str] = []
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({"story", "question", "answer"})
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         examples = {name: generate(self.task, size, [self.seed, self.task, i])

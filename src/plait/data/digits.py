@@ -33,12 +33,8 @@ class DigitsDataModule(DictDataModule):
         super().__init__(test_fraction=test_fraction, **common)
         self.check(image_keys(image_key, pixels_key, target_key))
         self.image_key, self.pixels_key, self.target_key = image_key, pixels_key, target_key
+        self.keys = (image_key, pixels_key, target_key)
         self.num_classes = num_classes
-
-    @property
-    def provides(self) -> frozenset[str]:
-        keys = (self.image_key, self.pixels_key, self.target_key)
-        return frozenset(k for k in keys if k is not None)
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         from sklearn.datasets import load_digits  # slow to import; only needed here

@@ -39,6 +39,7 @@ class EasyVQADataModule(DictDataModule):
         image `(B, 3, 64, 64)`, question `(B, T)` with `T <= max_question_len`, answer `(B,)`.
     """
 
+    keys = ("image", "question", "answer")
     source = easy_vqa
 
     def __init__(self, *, vocab_size: int = 32, num_answers: int = 13,
@@ -52,10 +53,6 @@ class EasyVQADataModule(DictDataModule):
         self.cap_vocab = cap_vocab
         self.vocab: dict[str, int] = {}
         self.answers: list[str] = []
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({"image", "question", "answer"})
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         folder = self.cached_dir()

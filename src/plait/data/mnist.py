@@ -27,6 +27,8 @@ class MNISTBase(DictDataModule):
         super().__init__(test_fraction=test_fraction, **common)
         self.image_ids: dict[str, np.ndarray] = {}
 
+    num_classes = CLASSES  # the digits' classes; MNISTDataModule takes its own
+
     def split_digits(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each split's images `(n, 28, 28)` uint8 and labels `(n,)` int64.
 
@@ -60,12 +62,8 @@ class MNISTDataModule(MNISTBase):
         super().__init__(**common)
         self.check(image_keys(image_key, pixels_key, target_key))
         self.image_key, self.pixels_key, self.target_key = image_key, pixels_key, target_key
+        self.keys = (image_key, pixels_key, target_key)
         self.num_classes = num_classes
-
-    @property
-    def provides(self) -> frozenset[str]:
-        keys = (self.image_key, self.pixels_key, self.target_key)
-        return frozenset(k for k in keys if k is not None)
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         self.check(room("num_classes", self.num_classes, CLASSES, f"the data has {CLASSES} classes"))

@@ -14,7 +14,6 @@ from plait.data.base import SPLITS
 from plait.data.checks import DataError, above_zero, distinct
 from plait.data.columns import ColumnDataset, scale_uint8, shared_rows
 from plait.data.mnist import MNISTBase
-from plait.data.sources.mnist import CLASSES
 
 
 def draw_pairs(labels: np.ndarray, count: int, rng: np.random.Generator, *, owner: str = "pairs"
@@ -87,15 +86,6 @@ class MNISTPairsDataModule(MNISTBase):
                    distinct({"left_key": left_key, "right_key": right_key, "target_key": target_key}))
         self.pairs_per_image = pairs_per_image
         self.keys = (left_key, right_key, target_key)
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset(self.keys)
-
-    @property
-    def num_classes(self) -> int:
-        """Digit classes the pairs are drawn from."""
-        return CLASSES
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         datasets = {}

@@ -10,7 +10,7 @@ from plait.data.base import SPLITS
 from plait.data.checks import above_zero, distinct
 from plait.data.columns import BatchFn, ColumnDataset, scale_uint8
 from plait.data.mnist import MNISTBase
-from plait.data.sources.mnist import CLASSES, SIDE
+from plait.data.sources.mnist import SIDE
 from plait.data.sources.moving_digits import draw_motion, render
 
 
@@ -52,15 +52,6 @@ class MovingDigitsDataModule(MNISTBase):
         self.speed, self.min_shift = (min_speed, max_speed), min_shift
         self.videos_per_image, self.shuffle_frames = videos_per_image, shuffle_frames
         self.keys = (video_key, digit_key, direction_key)
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset(self.keys)
-
-    @property
-    def num_classes(self) -> int:
-        """Digit classes the videos show."""
-        return CLASSES
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         return {name: self._videos(name, images, labels)

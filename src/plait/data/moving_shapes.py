@@ -57,6 +57,8 @@ class MovingShapesDataModule(DictDataModule):
         **common: as `DictDataModule`.
     """
 
+    keys = ("frames", "question", "answer", "kind")
+
     kind_names = KINDS
     # For accuracy by kind of question (scripts/accuracy_by_kind.py).
     extras = frozenset({"kind"})
@@ -83,10 +85,6 @@ class MovingShapesDataModule(DictDataModule):
         self.question_vocab, self.frame_order = question_vocab, frame_order
         self.easy_vqa_seed = self.seed if easy_vqa_seed is None else easy_vqa_seed
         self.vocab: dict[str, int] = {}
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({"frames", "question", "answer", "kind"})
 
     @property
     def data_dir(self) -> Path:

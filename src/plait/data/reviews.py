@@ -34,6 +34,7 @@ class RottenTomatoesDataModule(DictDataModule):
         text `(B, max_len)` int64, right-padded with 0; sentiment `(B,)` float32.
     """
 
+    keys = ("text", "sentiment")
     source = reviews
 
     def __init__(self, *, batch_size: int = 50, vocab_size: int = 10_000,
@@ -41,10 +42,6 @@ class RottenTomatoesDataModule(DictDataModule):
         super().__init__(batch_size=batch_size, **common)
         self.vocab_size, self.cap_vocab, self.max_len = vocab_size, cap_vocab, max_len
         self.vocab: dict[str, int] = {}
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({"text", "sentiment"})
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         table = reviews.read_reviews(self.cached_dir())

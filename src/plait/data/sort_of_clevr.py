@@ -43,6 +43,8 @@ class SortOfClevrDataModule(DictDataModule):
         **common: as `DictDataModule`.
     """
 
+    keys = ("image", "objects", "question", "answer", "kind", "relational")
+
     kind_names = KINDS
     kind_groups = {"non-relational": (0, 1, 2), "relational": (3, 4, 5)}
     # For accuracy by kind of question; the objects feed only the state-description model.
@@ -60,10 +62,6 @@ class SortOfClevrDataModule(DictDataModule):
         self.image_size, self.object_size = image_size, object_size
         self.generator_seed = generator_seed
         self.num_answers, self.question_dim = num_answers, question_dim
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({"image", "objects", "question", "answer", "kind", "relational"})
 
     @property
     def data_dir(self) -> Path:

@@ -103,13 +103,9 @@ class TrumpTweetsDataModule(TweetsBase):
                    f"data.padding_side must be 'right' or 'left', got {padding_side!r}.")
         check_targets(self.targets, num_hour_buckets, self.owner)
         self.text_key, self.meta_key, self.meta_size = text_key, meta_key, meta_size
+        self.keys = (text_key, meta_key, *self.targets)
         self.num_hour_buckets = num_hour_buckets
         self.fixed_length, self.padding_side = fixed_length, padding_side
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({self.text_key, *([self.meta_key] if self.meta_key else []),
-                          *self.targets})
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         self.check(None if not self.meta_key or self.meta_size == len(META_FEATURES) else

@@ -77,11 +77,8 @@ class TweetPairsDataModule(TweetsBase):
                    None if pairs_per_tweet > 0 else
                    f"data.pairs_per_tweet must be positive, got {pairs_per_tweet}.")
         self.first_key, self.second_key, self.target_key = first_key, second_key, target_key
+        self.keys = (first_key, second_key, target_key)
         self.pairs_per_tweet = pairs_per_tweet
-
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({self.first_key, self.second_key, self.target_key})
 
     def build_splits(self) -> dict[str, ColumnDataset]:
         return {name: self._pairs(name, table) for name, table in self.split_tables().items()}
