@@ -6,11 +6,13 @@ A subclass reads its source into columns and cuts them into `train`, `val` and `
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -103,6 +105,10 @@ class DictDataModule(L.LightningDataModule):
         self.cache_dir = resolve_cache_dir(cache_dir)
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.splits: dict[str, Dataset] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = _full_signature(cls)
 
     @property
     def owner(self) -> str:
@@ -199,6 +205,19 @@ class DictDataModule(L.LightningDataModule):
             collate_fn=collate_dicts, num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0, pin_memory=torch.cuda.is_available(),
             generator=torch.Generator().manual_seed(self.seed))
+
+
+def _full_signature(cls: type) -> inspect.Signature:
+    """The arguments `cls` takes, its `**common` spelled out as its parent's, so a config key
+    is checked against every argument by name (`plait.train.keys`), as it would be had the
+    subclass repeated the parent's."""
+    own = list(inspect.signature(cls.__init__).parameters.values())[1:]  # without self
+    if not own or own[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        return inspect.Signature(own)
+    named = {p.name for p in own}
+    inherited = [p for p in inspect.signature(cls.__mro__[1]).parameters.values()
+                 if p.name not in named]
+    return inspect.Signature(own[:-1] + inherited)
 
 
 def shard_sampler(dataset: Dataset, *, shuffle: bool, seed: int, train: bool) -> DistributedSampler | None:
