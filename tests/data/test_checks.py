@@ -1,8 +1,10 @@
 """The config checks: one message each, raised with the module's name in front."""
 
+import inspect
+
 import pytest
 
-from plait.data import DataError, DigitsDataModule
+from plait.data import DataError, DigitsDataModule, MNISTPairsDataModule
 from plait.data.checks import at_least, distinct, fractions, image_keys, one_of, room
 
 
@@ -30,3 +32,11 @@ def test_a_module_raises_the_first_problem_with_its_name():
     data.check(None, None)
     with pytest.raises(DataError, match=r"^DigitsDataModule: first$"):
         data.check(None, "first", "second")
+
+
+def test_a_module_signature_spells_out_the_common_arguments():
+    """The train entry checks config keys against it: `**common` must not hide them."""
+    params = inspect.signature(MNISTPairsDataModule).parameters
+    assert {"pairs_per_image", "batch_size", "seed", "limit", "val_fraction"} <= params.keys()
+    assert params["test_fraction"].default == 0.2 and params["batch_size"].default == 64
+    assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
