@@ -1,5 +1,7 @@
 """ColumnDataset and the conversions its columns share."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -55,3 +57,13 @@ def test_pixels_scale_to_the_unit_range_and_images_have_two_views():
     views = image_columns(images, image_key="grid", pixels_key="flat")
     assert views["grid"].shape == (4, 1, 2, 2) and views["flat"].shape == (4, 4)
     assert set(image_columns(images, image_key=None, pixels_key="flat")) == {"flat"}
+
+
+def test_a_dataset_pickles_for_loader_workers_and_spawned_processes():
+    ds = ColumnDataset({"image": shared_rows(np.eye(3, dtype=np.uint8), np.array([2, 0]), scale=True),
+                        "question": trimmed(IDS[:2], LENGTHS[:2], side="right"),
+                        "answer": np.array([1, 0])}, image_ids=np.array([2, 0]))
+    again = pickle.loads(pickle.dumps(ds))
+    assert again.image_ids.tolist() == [2, 0]
+    for key, value in ds.__getitems__([1, 0]).items():
+        assert torch.equal(again.__getitems__([1, 0])[key], value)

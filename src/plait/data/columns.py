@@ -8,6 +8,7 @@ gather per column, never a Python loop over samples.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,9 @@ from torch.utils.data import Dataset
 from plait.data.checks import DataError
 from plait.data.text import PAD
 
-# A column computed per batch: `(B,)` row numbers -> the batch's `(B, ...)` array.
+# A column computed per batch: `(B,)` row numbers -> the batch's `(B, ...)` array. The
+# helpers below make them with `partial` of module functions, so a dataset pickles for
+# loader workers and spawned processes, as a closure would not.
 BatchFn = Callable[[np.ndarray], np.ndarray]
 
 
@@ -84,10 +87,12 @@ def shared_rows(source: np.ndarray | BatchFn, ids: np.ndarray, *, scale: bool = 
         ids: `(N,)` the shared input each row reads.
         scale: uint8 pixels to float32 in [0, 1] (`scale_uint8`), per batch.
     """
-    def gather(idx: np.ndarray) -> np.ndarray:
-        rows = source[ids[idx]] if isinstance(source, np.ndarray) else source(ids[idx])
-        return scale_uint8(rows) if scale else rows
-    return gather
+    return partial(_shared, source, ids, scale)
+
+
+def _shared(source: np.ndarray | BatchFn, ids: np.ndarray, scale: bool, idx: np.ndarray) -> np.ndarray:
+    rows = source[ids[idx]] if isinstance(source, np.ndarray) else source(ids[idx])
+    return scale_uint8(rows) if scale else rows
 
 
 def trimmed(ids: np.ndarray, lengths: np.ndarray, *, pad_to: int | None = None,
@@ -100,10 +105,13 @@ def trimmed(ids: np.ndarray, lengths: np.ndarray, *, pad_to: int | None = None,
         pad_to: a fixed width; None cuts to the batch's longest (at least 1).
         side: where the padding is: `"right"`, or `"left"` (see `pad_left`).
     """
-    def cut(idx: np.ndarray) -> np.ndarray:
-        width = pad_to or max(int(lengths[idx].max()), 1)
-        return ids[idx, :width] if side == "right" else ids[idx, -width:]
-    return cut
+    return partial(_trimmed, ids, lengths, pad_to, side)
+
+
+def _trimmed(ids: np.ndarray, lengths: np.ndarray, pad_to: int | None, side: str,
+             idx: np.ndarray) -> np.ndarray:
+    width = pad_to or max(int(lengths[idx].max()), 1)
+    return ids[idx, :width] if side == "right" else ids[idx, -width:]
 
 
 def pad_left(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from plait.data.base import SPLITS
 from plait.data.checks import above_zero, distinct
-from plait.data.columns import BatchFn, ColumnDataset, scale_uint8
+from plait.data.columns import ColumnDataset, scale_uint8
 from plait.data.mnist import MNISTBase
 from plait.data.sources.mnist import SIDE
 from plait.data.sources.moving_digits import draw_motion, render
@@ -69,15 +70,16 @@ class MovingDigitsDataModule(MNISTBase):
             corners = np.take_along_axis(corners, order[:, :, None], axis=1)
         digits, labels = scale_uint8(images), labels[rows] if count else labels  # (n, 28, 28)
         video, digit, direction_key = self.keys
-        return ColumnDataset({video: _frames(digits, rows, corners, self.canvas),
+        return ColumnDataset({video: partial(_frames, digits, rows, corners, self.canvas),
                               digit: labels, direction_key: direction},
                              digits=digits, rows=rows, labels=labels, corners=corners,
                              direction=direction)
 
 
-def _frames(digits: np.ndarray, rows: np.ndarray, corners: np.ndarray, canvas: int) -> BatchFn:
+def _frames(digits: np.ndarray, rows: np.ndarray, corners: np.ndarray, canvas: int,
+            idx: np.ndarray) -> np.ndarray:
     """A batch's videos `(B, T, 1, canvas, canvas)`, rendered from its digits and corners."""
-    return lambda idx: render(digits[rows[idx]], corners[idx], canvas)
+    return render(digits[rows[idx]], corners[idx], canvas)
 
 
 def motion_problem(steps: int, canvas: int, min_speed: float, max_speed: float,

@@ -11,13 +11,14 @@ its own then says nothing about the answer; only the two together do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from plait.data.base import SPLITS
 from plait.data.checks import distinct
-from plait.data.columns import BatchFn, ColumnDataset
+from plait.data.columns import ColumnDataset
 from plait.data.sources.tweets import DEVICES, TweetTable
 from plait.data.tweets import TweetsBase
 
@@ -96,15 +97,14 @@ class TweetPairsDataModule(TweetsBase):
             np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.float32))
         ids, lengths = self.token_ids(table)
         first, second, target = self.first_key, self.second_key, self.target_key
-        return ColumnDataset({first: _side(ids, lengths, pairs, 0),  # (B, T)
-                              second: _side(ids, lengths, pairs, 1),  # (B, T)
+        return ColumnDataset({first: partial(_side, ids, lengths, pairs, 0),  # (B, T)
+                              second: partial(_side, ids, lengths, pairs, 1),  # (B, T)
                               target: same},
                              pairs=pairs, same=same, tweet_ids=table.tweet_id)
 
 
-def _side(ids: np.ndarray, lengths: np.ndarray, pairs: np.ndarray, side: int) -> BatchFn:
+def _side(ids: np.ndarray, lengths: np.ndarray, pairs: np.ndarray, side: int,
+          idx: np.ndarray) -> np.ndarray:
     """One side of a batch of pairs: token ids cut to the longest tweet of either side."""
-    def cut(idx: np.ndarray) -> np.ndarray:
-        rows = pairs[idx]  # (B, 2)
-        return ids[rows[:, side], :max(int(lengths[rows].max()), 1)]
-    return cut
+    rows = pairs[idx]  # (B, 2)
+    return ids[rows[:, side], :max(int(lengths[rows].max()), 1)]
