@@ -115,26 +115,15 @@ class ArrayDataModule(DictDataModule):
         return {name: ColumnDataset(columns)
                 for name, columns in {**splits, **self.held_out, "predict": self.arrays}.items()}
 
-    def train_dataloader(self) -> DataLoader:
-        self._require_targets("train")
-        return super().train_dataloader()
-
-    def val_dataloader(self) -> DataLoader | list:
-        self._require_targets("val")
-        return super().val_dataloader()
-
-    def test_dataloader(self) -> DataLoader | list:
-        self._require_targets("test")
-        return super().test_dataloader()
-
     def predict_dataloader(self) -> DataLoader | list:
         return self._loader("predict", shuffle=False)
 
-    def _require_targets(self, split: str) -> None:
-        if self.predict_only:
+    def _loader(self, name: str, *, shuffle: bool) -> DataLoader | list:
+        if self.predict_only and name != "predict":
             raise DataError(f"{self.owner}: targets is None, so this data is predict-only and has no "
-                            f"{split} split; pass targets= to train, validate or test, or call "
+                            f"{name} split; pass targets= to train, validate or test, or call "
                             "predict_dataloader().")
+        return super()._loader(name, shuffle=shuffle)
 
     def _label(self, key: str) -> str:
         """How a message names the array of batch key `key`."""
