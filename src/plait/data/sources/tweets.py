@@ -75,7 +75,7 @@ class TweetTable:
 
     @classmethod
     def load(cls, folder: Path) -> TweetTable:
-        """Read the cache folder written by `prepare_data`."""
+        """Read the cache folder that `extract` wrote."""
         with np.load(folder / "columns.npz", allow_pickle=False) as columns:
             arrays = {f.name: columns[f.name] for f in fields(cls)[1:]}
         return cls(text=json.loads((folder / "text.json").read_text()), **arrays)
