@@ -17,11 +17,10 @@ from plait.data.adult import (
     CATEGORY_SIZES,
     NUMERIC,
     OUTPUTS,
-    WHEEL,
     category_codes,
-    read_table,
 )
 from plait.data.fetch import fetch_wheel, sha256_file
+from plait.data.sources.adult import WHEEL, read_table
 
 CATEGORIES = {"workclass": 9, "education": 18, "marital_status": 9, "race": 7,
               "native_country": 43}

@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from tests.fast_step import CONF, fast_step
 
 from plait.data import BabiDataModule, DataError
-from plait.data.babi import LOCATIONS, Example, generate, words
+from plait.data.sources.babi import LOCATIONS, Example, generate, words
 from plait.train import check
 
 _MOVE = re.compile(r"(\w+) (?:moved|went|journeyed|travelled|went back) to the (\w+)\.")

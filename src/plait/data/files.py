@@ -10,13 +10,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from plait.data.base import (
-    ArrayDictDataset,
-    DataError,
-    DictDataModule,
-    check_fractions,
-    split_indices,
-)
+from plait.data.base import DictDataModule, split_indices
+from plait.data.checks import DataError, check_fractions
+from plait.data.columns import ColumnDataset
 from plait.data.file_checks import DataFile, Field, check_exists, column, read_table
 
 SUFFIXES = (".csv", ".parquet", ".npz")
@@ -81,7 +77,7 @@ class FileDataModule(DictDataModule):
                  limit: int | None = None, cache_dir: str | None = None) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed,
                          limit=limit, cache_dir=cache_dir)
-        owner = type(self).__name__
+        owner = self.owner
         self.paths = {"train": train_path, "val": val_path, "test": test_path, "predict": predict_path}
         if not any(self.paths[split] for split in ("train", "test", "predict")):
             raise DataError(f"{owner}: data.train_path is required (or data.test_path to test, "
@@ -93,7 +89,7 @@ class FileDataModule(DictDataModule):
                 raise DataError(f"data.{split}_path: {path}: expected a file ending in one of "
                                 f"{SUFFIXES}; got suffix {Path(path).suffix!r}.")
             check_exists(self._source(split))  # here, so that mode=check finds it too
-        self.inputs, self.targets = _plain(inputs), _plain(targets or {})
+        self.inputs, self.targets = dict(inputs), dict(targets or {})
         if not self.inputs:
             raise DataError(f"{owner}: data.inputs must name at least one column, got "
                             f"inputs={self.inputs} targets={self.targets}.")
@@ -107,7 +103,7 @@ class FileDataModule(DictDataModule):
         if unknown:
             raise DataError(f"{owner}: data.dtypes names {unknown}, which are neither inputs nor "
                             f"targets; known: {sorted(self.provides)}.")
-        self.num_classes = {str(k): int(v) for k, v in (num_classes or {}).items()}
+        self.num_classes = dict(num_classes or {})
         unknown = sorted(self.num_classes.keys() - self.targets.keys())
         if unknown:
             raise DataError(f"{owner}: data.num_classes names {unknown}, which are not targets; "
@@ -134,7 +130,7 @@ class FileDataModule(DictDataModule):
             train = self._read("train", fields)
             rows = split_indices(len(next(iter(train.values()))), val_fraction=self.val_fraction,
                                  test_fraction=self.test_fraction, seed=self.seed,
-                                 owner=type(self).__name__)
+                                 owner=self.owner)
             splits = {name: {k: a[rows[name]] for k, a in train.items()} for name in rows}
             if "train" in self.ids:
                 self.ids.update({name: self.ids["train"][idx] for name, idx in rows.items()})
@@ -152,8 +148,8 @@ class FileDataModule(DictDataModule):
         for name, cols in splits.items():
             for key, classes in self.num_classes.items():
                 if key in cols:
-                    _check_classes(cols[key], classes, key, f"{name} split", type(self).__name__)
-        return {name: ArrayDictDataset({k: _cast(a, dtypes[k]) for k, a in cols.items()})
+                    _check_classes(cols[key], classes, key, f"{name} split", self.owner)
+        return {name: ColumnDataset({k: _cast(a, dtypes[k]) for k, a in cols.items()})
                 for name, cols in splits.items()}
 
     def _read(self, split: str, fields: list[Field]) -> dict[str, np.ndarray]:
@@ -184,18 +180,13 @@ class FileDataModule(DictDataModule):
     def _loader(self, name: str, *, shuffle: bool) -> DataLoader | list:
         if self.splits and name not in self.splits:
             source = "the train file" if name in ("val", "test") else "a file"
-            raise DataError(f"{type(self).__name__}: no {name} data: data.{name}_path is null and "
+            raise DataError(f"{self.owner}: no {name} data: data.{name}_path is null and "
                             f"there is no {source} to cut it from (data.train_path).")
         return super()._loader(name, shuffle=shuffle)
 
     def _limited(self, dataset: Dataset, name: str) -> Dataset:
         # Every row of a file to predict on is predicted; `limit` cuts the training splits.
         return dataset if name == "predict" else super()._limited(dataset, name)
-
-
-def _plain(mapping: Mapping[str, Any]) -> dict[str, str | list[str]]:
-    """Hydra's DictConfig/ListConfig as plain dicts, lists and strings."""
-    return {str(k): v if isinstance(v, str) else [str(c) for c in v] for k, v in mapping.items()}
 
 
 def _numpy_dtype(name: str, key: str, owner: str) -> np.dtype:

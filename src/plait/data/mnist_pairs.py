@@ -6,15 +6,14 @@ train image), exactly half of them showing the same digit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-import torch
-from torch import Tensor
-from torch.utils.data import Dataset
 
-from plait.data.base import SPLITS, DataError
-from plait.data.mnist import CLASSES, MNISTBase, check_distinct_keys, scaled
+from plait.data.base import SPLITS
+from plait.data.checks import DataError, above_zero, distinct
+from plait.data.columns import ColumnDataset, scale_uint8, shared_rows
+from plait.data.mnist import MNISTBase
 
 
 def draw_pairs(labels: np.ndarray, count: int, rng: np.random.Generator, *, owner: str = "pairs"
@@ -61,36 +60,6 @@ def draw_pairs(labels: np.ndarray, count: int, rng: np.random.Generator, *, owne
     return a, b, (labels[a] == labels[b]).astype(np.float32)
 
 
-class PairDataset(Dataset):
-    """Pairs of images of one split; a batch gathers both sides from one array.
-
-    Args:
-        images: `(n, 1, 28, 28)` float32.
-        a: `(N,)` row of each pair's first image.
-        b: `(N,)` row of each pair's second image.
-        same: `(N,)` float32 target.
-        keys: batch keys of the first image, the second image and the target.
-    """
-
-    def __init__(self, *, images: np.ndarray, a: np.ndarray, b: np.ndarray, same: np.ndarray,
-                 keys: tuple[str, str, str]) -> None:
-        self.images, self.a, self.b, self.same = images, a, b, same
-        self.keys = keys
-
-    def __len__(self) -> int:
-        return len(self.same)
-
-    def __getitems__(self, indices: Sequence[int]) -> dict[str, Tensor]:
-        idx = np.asarray(indices, dtype=np.int64)
-        left, right, target = self.keys
-        return {left: torch.from_numpy(self.images[self.a[idx]]),  # (B, 1, 28, 28)
-                right: torch.from_numpy(self.images[self.b[idx]]),  # (B, 1, 28, 28)
-                target: torch.from_numpy(self.same[idx])}  # (B,)
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        return {key: value[0] for key, value in self.__getitems__([index]).items()}
-
-
 class MNISTPairsDataModule(MNISTBase):
     """Two MNIST 5k digits and whether they show the same digit, balanced 50/50.
 
@@ -99,58 +68,37 @@ class MNISTPairsDataModule(MNISTBase):
     pairs are fixed (the same every epoch), so val and test measure the same pairs each time.
 
     Args:
-        batch_size: pairs per batch.
-        num_workers: loader worker processes.
-        seed: seeds the image split, the pairs, the `limit` slice and the shuffle.
-        limit: keep only the first `limit` pairs of each split after shuffling.
-        cache_dir: where the wheel and the decoded arrays are kept.
-        val_fraction: share of the images held out for val.
-        test_fraction: share of the images held out for test.
         pairs_per_image: pairs drawn per image of a split (2.0: 7,000 train pairs from
             3,500 train images); each split gets an even number, so exactly half are same.
         left_key: batch key of the first image.
         right_key: batch key of the second image.
         target_key: batch key of the float32 target, 1.0 for the same digit.
+        **common: as `MNISTBase` (`limit` counts pairs).
 
     Shape:
         digit_a `(B, 1, 28, 28)`, digit_b `(B, 1, 28, 28)`, same `(B,)`.
     """
 
-    def __init__(self, *, batch_size: int = 64, num_workers: int = 0, seed: int = 0,
-                 limit: int | None = None, cache_dir: str | None = None,
-                 val_fraction: float = 0.1, test_fraction: float = 0.2,
-                 pairs_per_image: float = 2.0, left_key: str = "digit_a",
-                 right_key: str = "digit_b", target_key: str = "same") -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed, limit=limit,
-                         cache_dir=cache_dir, val_fraction=val_fraction,
-                         test_fraction=test_fraction)
-        owner = type(self).__name__
-        if pairs_per_image <= 0:
-            raise DataError(f"{owner}: data.pairs_per_image must be above 0, got {pairs_per_image}.")
-        check_distinct_keys(owner, left_key=left_key, right_key=right_key, target_key=target_key)
+    def __init__(self, *, pairs_per_image: float = 2.0, left_key: str = "digit_a",
+                 right_key: str = "digit_b", target_key: str = "same", **common: Any) -> None:
+        super().__init__(**common)
+        self.check(above_zero("pairs_per_image", pairs_per_image),
+                   distinct({"left_key": left_key, "right_key": right_key, "target_key": target_key}))
         self.pairs_per_image = pairs_per_image
         self.keys = (left_key, right_key, target_key)
 
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset(self.keys)
-
-    @property
-    def num_classes(self) -> int:
-        """Digit classes the pairs are drawn from."""
-        return CLASSES
-
-    def build_splits(self) -> dict[str, Dataset]:
-        owner = type(self).__name__
+    def build_splits(self) -> dict[str, ColumnDataset]:
         datasets = {}
         for name, (images, labels) in self.split_digits().items():
-            if len(labels) == 0:  # a split set to 0 images has no pairs either
-                datasets[name] = PairDataset(images=scaled(images), a=labels, b=labels,
-                                             same=labels.astype(np.float32), keys=self.keys)
-                continue
-            count = 2 * max(1, round(len(labels) * self.pairs_per_image / 2))
-            rng = np.random.default_rng([self.seed, SPLITS.index(name), 2])
-            a, b, same = draw_pairs(labels, count, rng, owner=f"{owner} ({name} split)")
-            datasets[name] = PairDataset(images=scaled(images), a=a, b=b, same=same,
-                                         keys=self.keys)
+            a = b = labels
+            same = labels.astype(np.float32)  # a split set to 0 images has no pairs either
+            if len(labels):
+                count = 2 * max(1, round(len(labels) * self.pairs_per_image / 2))
+                rng = np.random.default_rng([self.seed, SPLITS.index(name), 2])
+                a, b, same = draw_pairs(labels, count, rng, owner=f"{self.owner} ({name} split)")
+            digits = scale_uint8(images[:, None])  # (n, 1, 28, 28)
+            left, right, target = self.keys
+            datasets[name] = ColumnDataset({left: shared_rows(digits, a),  # (B, 1, 28, 28)
+                                            right: shared_rows(digits, b), target: same},
+                                           a=a, b=b, same=same)
         return datasets

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from plait.data.base import DataError
+from plait.data.checks import DataError
 
 PAD, OOV = 0, 1
 _WORD = re.compile(r"[a-z0-9']+")
@@ -64,3 +64,28 @@ def encode(texts: Sequence[Sequence[str]], vocab: dict[str, int], *,
         ids[row, :len(tokens)] = tokens
         lengths[row] = len(tokens)
     return ids, lengths
+
+
+def extend_vocab(base: dict[str, int], texts: Iterable[Sequence[str]], *, vocab_size: int,
+                 owner: str, base_name: str) -> dict[str, int]:
+    """`base`'s ids kept, and the words of `texts` it lacks given the ids after them, so an
+    embedding trained on `base`'s data reads the new data's known words.
+
+    Args:
+        base: the vocabulary to keep, e.g. easy-VQA's.
+        texts: tokenized texts of the training split only.
+        vocab_size: the size of the embedding table, padding and OOV included.
+        owner: the DataModule, for error messages.
+        base_name: names `base`'s data set in error messages.
+
+    Raises:
+        DataError: the ids need more than `vocab_size`.
+    """
+    new = [[w for w in text if w not in base] for text in texts]
+    start, words = len(base) + 2, {w for text in new for w in text}
+    if start + len(words) > vocab_size:
+        raise DataError(f"{owner}: {base_name}'s {len(base)} words and {len(words)} new "
+                        f"words need data.vocab_size >= {start + len(words)} (padding and "
+                        f"out-of-vocabulary included), but data.vocab_size is {vocab_size}.")
+    added = build_vocab(new, vocab_size=vocab_size - start + 2, owner=owner)
+    return base | {w: i + start - 2 for w, i in added.items()}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from plait.data.base import DataError
-from plait.data.tweets_table import ANDROID, IPHONE, TweetTable
+from plait.data.checks import DataError
+from plait.data.sources.tweets import ANDROID, IPHONE, TweetTable
 
 WEB_CLIENT = "Twitter Web Client"
 ZONE = "America/New_York"

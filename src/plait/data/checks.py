@@ -1,0 +1,81 @@
+"""The checks of a data config, each message written once.
+
+Every message names the config key (`data.max_len`), what it holds and what the data
+needs, or is None when all is well. A DataModule hands them to `DictDataModule.check`,
+which raises the first one, with the module's name in front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class DataError(ValueError):
+    """Data that does not fit its config: the message names the config key and both values."""
+
+
+def room(key: str, configured: int, needed: int, has: str) -> str | None:
+    """Why `data.<key>` = `configured` cannot hold what the data `has` (`needed` of it).
+
+    Args:
+        key: the config key under `data`.
+        configured: its value.
+        needed: the least value the data needs.
+        has: what the data holds, as a clause: `the longest tweet has 57 tokens`.
+    """
+    if needed <= configured:
+        return None
+    return f"{has}, but data.{key} is {configured}. Set data.{key} to at least {needed}."
+
+
+def at_least(key: str, value: float, least: float, why: str = "") -> str | None:
+    """Why `data.<key>` = `value` is below `least` (`why` explains the bound)."""
+    if value >= least:
+        return None
+    return f"data.{key} must be at least {least}{why}, got {value}."
+
+
+def above_zero(key: str, value: float) -> str | None:
+    """Why `data.<key>` = `value` is not above 0."""
+    return None if value > 0 else f"data.{key} must be above 0, got {value}."
+
+
+def one_of(key: str, value: Any, allowed: Iterable[Any]) -> str | None:
+    """Why `data.<key>` = `value` is none of `allowed`."""
+    allowed = list(allowed)
+    return None if value in allowed else f"data.{key} must be one of {allowed}, got {value!r}."
+
+
+def distinct(keys: dict[str, str | None]) -> str | None:
+    """Why batch keys `{config key: batch key}` cannot share one batch (two are the same)."""
+    given = {name: key for name, key in keys.items() if key is not None}
+    if len(set(given.values())) == len(given):
+        return None
+    listing = ", ".join(f"data.{name}={key!r}" for name, key in given.items())
+    return f"the batch keys must differ, got {list(given.values())} ({listing})."
+
+
+def fractions(val_fraction: float, test_fraction: float) -> str | None:
+    """Why the held-out shares cannot split data: each must lie in [0, 1), and both below 1."""
+    for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 <= value < 1:
+            return f"data.{key} must lie in [0, 1), got {value}."
+    if val_fraction + test_fraction >= 1:
+        return (f"data.val_fraction + data.test_fraction must be below 1, "
+                f"got {val_fraction} + {test_fraction}.")
+    return None
+
+
+def check_fractions(val_fraction: float, test_fraction: float, owner: str) -> None:
+    """Raise a `DataError` unless both fractions lie in [0, 1) and sum below 1."""
+    problem = fractions(val_fraction, test_fraction)
+    if problem:
+        raise DataError(f"{owner}: {problem}")
+
+
+def image_keys(image_key: str | None, pixels_key: str | None, target_key: str) -> str | None:
+    """Why an image data set's batch keys cannot be used: no view of the image, or a clash."""
+    if image_key is None and pixels_key is None:
+        return "set data.image_key or data.pixels_key (both are null)."
+    return distinct({"image_key": image_key, "pixels_key": pixels_key, "target_key": target_key})
