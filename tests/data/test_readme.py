@@ -16,7 +16,7 @@ from plait import Graph, Input
 from plait.blocks import MLP, Dense
 from plait.data import DataError
 from plait.system import GraphSystem
-from plait.train.build import check_data
+from plait.train.check import check_data
 
 SECTION = (Path(plait.data.__file__).parent / "README.md").read_text().split(
     "## Adding a data set")[1]

@@ -36,6 +36,18 @@ def test_a_training_step_logs_only_every_log_every_n_steps(tmp_path, data, three
         assert set(np.diff(steps)) == {5}
 
 
+def test_an_epoch_shorter_than_the_logging_interval_warns_of_nothing(tmp_path, data, three_outputs, recwarn):
+    """Epoch values are logged however few steps an epoch has: Lightning's warning that a
+    short epoch logs nothing is not shown."""
+    import lightning as L
+
+    run = L.Trainer(max_epochs=1, accelerator="cpu", logger=L.pytorch.loggers.CSVLogger(tmp_path),
+                    enable_progress_bar=False, enable_checkpointing=False, log_every_n_steps=10_000)
+    run.fit(GraphSystem(three_outputs), data)
+    assert not [w for w in recwarn if "smaller than the logging interval" in str(w.message)]
+    assert "train/loss" in pd.read_csv(next(tmp_path.rglob("metrics.csv"))).columns
+
+
 def test_total_loss_is_the_weighted_sum_of_the_output_losses(data, three_outputs):
     system = GraphSystem(three_outputs)
     data.setup("fit")

@@ -177,9 +177,14 @@ class GraphSystem(L.LightningModule):
 
     def on_fit_start(self) -> None:
         """Check a checkpoint can describe this system before training, not at the first save;
-        silence Lightning's warning about eval-mode modules when they are frozen blocks."""
+        silence Lightning's warnings about eval-mode modules when they are frozen blocks and
+        about epochs shorter than the logging interval."""
         if self.trainer.checkpoint_callbacks:
             self.checkpoint_spec()
+        # Epoch values are logged at each epoch's end whatever the interval; an epoch shorter
+        # than `log_every_n_steps` only logs no step values, which Lightning warns of.
+        warnings.filterwarnings("ignore", message=r"The number of training batches \(\d+\) is smaller "
+                                "than the logging interval")
         frozen = {id(m) for root in self.modules() if is_frozen(root) for m in root.modules()}
         in_eval = [m for m in self.modules() if not m.training]
         if in_eval and all(id(m) in frozen for m in in_eval):
