@@ -42,8 +42,7 @@ def bare_lightning() -> None:
     """The child of the bare-Lightning way: the VQA-size graph on the VQA data module."""
     import lightning as L
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from bench_train import Bare, vqa
+    from bench_train import Bare, vqa  # beside this script, so on sys.path
     from plait.data import EasyVQADataModule
     from plait.system import GraphSystem
 
@@ -56,7 +55,7 @@ def bare_lightning() -> None:
 def seconds(command: list[str]) -> float:
     """Wall seconds of a process, or the time its first training step reported."""
     env = {**os.environ, "BENCH_T0": repr(time.time()), "WANDB_MODE": "offline",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "scripts"), os.environ.get("PYTHONPATH")]))}
     start = time.perf_counter()
     out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     took = time.perf_counter() - start
