@@ -63,3 +63,11 @@ def test_the_module_checks_its_config(config: str):
         module.SpiralsDataModule(point_key="spiral")
     with pytest.raises(DataError, match=r"data\.count must be at least 3 \(one per split\)"):
         module.SpiralsDataModule(count=2)
+
+
+def test_the_module_is_exported_as_the_readme_says(config: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(plait.data._HOMES, "SpiralsDataModule", "spirals")
+    try:
+        assert plait.data.SpiralsDataModule is sys.modules["plait.data.spirals"].SpiralsDataModule
+    finally:
+        vars(plait.data).pop("SpiralsDataModule", None)  # the lookup caches it

@@ -1,45 +1,49 @@
-"""LightningDataModules whose batches are dicts keyed by a graph's input and output names."""
+"""LightningDataModules whose batches are dicts keyed by a graph's input and output names.
 
-from plait.data.adult import AdultDataModule
-from plait.data.arrays import SAMPLE_WEIGHT, ArrayDataModule
-from plait.data.babi import BabiDataModule
-from plait.data.base import DictDataModule
-from plait.data.checks import DataError
-from plait.data.columns import ColumnDataset, collate_dicts
-from plait.data.digits import DigitsDataModule
-from plait.data.easy_vqa import EasyVQADataModule
-from plait.data.fetch import CacheError, PinnedWheel, fetch_wheel
-from plait.data.files import FileDataModule
-from plait.data.mnist import MNISTDataModule
-from plait.data.mnist_pairs import MNISTPairsDataModule
-from plait.data.moving_digits import MovingDigitsDataModule
-from plait.data.moving_shapes import MovingShapesDataModule
-from plait.data.reviews import RottenTomatoesDataModule
-from plait.data.sort_of_clevr import SortOfClevrDataModule
-from plait.data.tweets import TrumpTweetsDataModule
-from plait.data.tweets_pairs import TweetPairsDataModule
+Each name loads its module on first use (`plait.data.EasyVQADataModule` imports
+`plait.data.easy_vqa` alone), so a run pays for pandas and the table readers only when
+its data needs them.
+"""
 
-__all__ = [
-    "AdultDataModule",
-    "ArrayDataModule",
-    "BabiDataModule",
-    "CacheError",
-    "ColumnDataset",
-    "DataError",
-    "DictDataModule",
-    "DigitsDataModule",
-    "EasyVQADataModule",
-    "FileDataModule",
-    "MNISTDataModule",
-    "MNISTPairsDataModule",
-    "MovingDigitsDataModule",
-    "MovingShapesDataModule",
-    "PinnedWheel",
-    "RottenTomatoesDataModule",
-    "SAMPLE_WEIGHT",
-    "SortOfClevrDataModule",
-    "TrumpTweetsDataModule",
-    "TweetPairsDataModule",
-    "collate_dicts",
-    "fetch_wheel",
-]
+from importlib import import_module
+from typing import Any
+
+# Public name -> the module under plait.data that defines it.
+_HOMES = {
+    "AdultDataModule": "adult",
+    "ArrayDataModule": "arrays",
+    "BabiDataModule": "babi",
+    "CacheError": "fetch",
+    "ColumnDataset": "columns",
+    "DataError": "checks",
+    "DictDataModule": "base",
+    "DigitsDataModule": "digits",
+    "EasyVQADataModule": "easy_vqa",
+    "FileDataModule": "files",
+    "MNISTDataModule": "mnist",
+    "MNISTPairsDataModule": "mnist_pairs",
+    "MovingDigitsDataModule": "moving_digits",
+    "MovingShapesDataModule": "moving_shapes",
+    "PinnedWheel": "fetch",
+    "RottenTomatoesDataModule": "reviews",
+    "SAMPLE_WEIGHT": "arrays",
+    "SortOfClevrDataModule": "sort_of_clevr",
+    "TrumpTweetsDataModule": "tweets",
+    "TweetPairsDataModule": "tweets_pairs",
+    "collate_dicts": "columns",
+    "fetch_wheel": "fetch",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'plait.data' has no attribute {name!r}")
+    value = getattr(import_module(f"plait.data.{_HOMES[name]}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return [*globals(), *__all__]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from plait.train.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLES = ("csv", "parquet")
 
@@ -55,6 +58,8 @@ def prediction_table(outputs: Mapping[str, np.ndarray], activations: Mapping[str
             columns[f"{name}_class"] = values.argmax(axis=1)
         elif activations.get(name) == "sigmoid" and values.shape[1] == 1:
             columns[f"{name}_class"] = (values[:, 0] >= 0.5).astype(np.int64)
+    import pandas as pd  # here, not at the top: a training run never builds this table
+
     return pd.DataFrame(columns), left_out
 
 
