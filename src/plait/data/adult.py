@@ -1,9 +1,7 @@
 """UCI Adult (read by `plait.data.sources.adult`): four things to predict from the rest.
 
 Rows whose occupation is missing (`?`, 1,843 rows) are dropped, since occupation is an
-output: 30,718 rows remain. Outputs: `age` (regression, standardised with the train
-split's mean and std), `sex` and `income` (binary, 1.0 = Female / >50K) and `occupation`
-(14 classes). Inputs are the other columns except `relationship`, whose values Husband /
+output: 30,718 rows remain. The inputs leave out `relationship`, whose values Husband /
 Wife state the sex outright.
 """
 
@@ -36,11 +34,12 @@ UNKNOWN = 1  # the code of a missing (`?`) or unseen category; 0 stays free for 
 
 class AdultDataModule(DictDataModule):
     """UCI Adult batches: a `numeric` vector, one integer code per categorical column, and
-    the four targets `age`, `sex`, `income`, `occupation`.
+    the targets `age` (standardised), `sex` and `income` (1.0 = Female / >50K) and
+    `occupation` (14 classes).
 
-    Category codes, numeric statistics, the age scale and the occupation classes all come
-    from the train split. Codes: 0 is never used (padding), 1 is missing or unseen, 2.. the
-    train split's values, most frequent first (ties alphabetical).
+    Codes, numeric statistics, the age scale and the occupation classes all come from the
+    train split. Codes: 0 is never used (padding), 1 is missing or unseen, 2.. the train
+    split's values, most frequent first (ties alphabetical).
 
     Args:
         categories: batch key -> codes its embedding must hold (`${data.categories.race}`);

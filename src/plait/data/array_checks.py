@@ -1,8 +1,7 @@
 """Checking the arrays given to `ArrayDataModule`: names, numbers, rows, weights.
 
-Each failure is a `DataError` that names the argument (`inputs`, `val_data: `), the
-array (`input 'a'`, `sample_weight`), what was expected and what was given, so a wrong
-array is reported at the line that passed it.
+Each failure is a `DataError` that names the argument (`inputs`, `val_data: `), the array
+(`input 'a'`, `sample_weight`), what was expected and what was given.
 """
 
 from __future__ import annotations
@@ -14,21 +13,19 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from plait.data.checks import DataError
+from plait.data.checks import DataError, finite, numbers
 
 if TYPE_CHECKING:
     from plait.graph import Graph
 
 # The batch key of the per-example weights (Keras's `fit(sample_weight=...)`).
 SAMPLE_WEIGHT = "sample_weight"
-# Characters of a bad value shown in an error message.
-SHOWN_CHARS = 40
 
 Columns = dict[str, np.ndarray]
 
 
 def names(arrays: Any, given: Sequence[str] | None, graph: Graph | None, arg: str,
-           owner: str) -> list[str]:
+          owner: str) -> list[str]:
     """The names of one role's arrays: `given`, else the graph's, else the dict's keys.
 
     Raises:
@@ -89,66 +86,35 @@ def held_out(data: Any, split: str, owner: str) -> tuple[Any, Any, Any]:
 
 
 def column(value: Any, what: str) -> np.ndarray:
-    """`value` as a contiguous numpy array of its batch dtype, one row per example.
+    """`value` as a contiguous numpy array of its batch dtype, one row per example: int64
+    for integers, float32 for floats and booleans, a torch float tensor's own dtype.
 
     Raises:
         DataError: it is not numbers, has no rows, or holds NaN or Inf.
     """
+    keep = False  # a float tensor keeps the dtype the user chose; numpy holds no bfloat16
     if isinstance(value, Tensor):
         tensor = value.detach().cpu()
         if tensor.is_complex():
             raise DataError(f"{what} has dtype {tensor.dtype}; expected real numbers.")
-        # A float tensor keeps its dtype, which the user chose; numpy cannot hold bfloat16.
         keep = tensor.is_floating_point() and tensor.dtype != torch.bfloat16
         array = tensor.float().numpy() if tensor.dtype == torch.bfloat16 else tensor.numpy()
     else:
-        keep, array = False, _as_array(value, what)
-    if array.dtype.kind not in "biuf":
-        raise _not_numbers(array, what)
-    if array.ndim == 0 or len(array) == 0:
-        raise DataError(f"{what} has shape {array.shape}; expected one row per example, shape "
-                        "(N, ...) with N >= 1.")
-    if not keep:
+        try:
+            array = np.asarray(value)
+        except ValueError as err:  # ragged nested lists
+            raise DataError(f"{what} cannot become one array ({str(err).strip().splitlines()[0]}"
+                            "); expected rows of one shape: pad ragged sequences to one length "
+                            "first.") from None
+    empty = array.ndim == 0 or len(array) == 0
+    problem = numbers(array, what) or (f"{what} has shape {array.shape}; expected one row per "
+                                       "example, shape (N, ...) with N >= 1." if empty else None)
+    if not problem and not keep:
         array = array.astype(np.int64 if array.dtype.kind in "iu" else np.float32, copy=False)
-    array = np.ascontiguousarray(array)
-    if array.dtype.kind == "f":
-        _check_finite(array, what)
-    return array
-
-
-def _as_array(value: Any, what: str) -> np.ndarray:
-    try:
-        return np.asarray(value)
-    except ValueError as err:  # ragged nested lists
-        first = str(err).strip().splitlines()[0]
-        raise DataError(f"{what} cannot become one array ({first}); expected rows of one shape: "
-                        "pad ragged sequences to one length first.") from None
-
-
-def _not_numbers(array: np.ndarray, what: str) -> DataError:
-    """The error for text, objects or dates, showing the first value that is not a number."""
-    flat = array.reshape(-1)
-    at = next((i for i, v in enumerate(flat) if not isinstance(v, (int, float, np.number))), None)
-    if at is None and flat.size and array.dtype.kind == "O":  # numbers held as objects (pandas)
-        return DataError(f"{what} has dtype object, numbers held as Python objects; expected a "
-                         "numeric array: convert it with .astype(float) or .astype(int).")
-    example = ""
-    if flat.size:
-        at = at or 0  # complex numbers: the first value shows the kind
-        row = at // (flat.size // len(array)) if array.ndim else 0
-        value = flat[at].item() if isinstance(flat[at], np.generic) else flat[at]  # no np.str_()
-        example = f", e.g. {repr(value)[:SHOWN_CHARS]} at row {row}"
-    return DataError(f"{what} has dtype {array.dtype}{example}; expected numbers (bool, int or "
-                     "float). Encode it as numbers first (token ids, category codes, 0/1).")
-
-
-def _check_finite(array: np.ndarray, what: str) -> None:
-    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-    if bad.any():
-        count = int(bad.sum())
-        raise DataError(f"{what} has {count} row{'s' if count > 1 else ''} with NaN or Inf (first "
-                        f"at row {int(np.argmax(bad))}, counting from 0) out of {len(array)}; "
-                        "clean or impute them before training.")
+    problem = problem or finite(array, what)
+    if problem:
+        raise DataError(problem)
+    return np.ascontiguousarray(array)
 
 
 def same_rows(columns: Columns, label: Callable[[str], str], prefix: str) -> int:

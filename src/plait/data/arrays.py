@@ -1,7 +1,7 @@
 """Keras's `model.fit(x, y)` for plait: arrays in memory, named by the graph, as a DataModule.
 
-The arrays are checked once, where they are given, so a wrong one is reported at the
-line that passed it rather than in the middle of `trainer.fit`.
+The arrays are checked once, where they are given (`plait.data.array_checks`), so a wrong
+one is reported at the line that passed it rather than in the middle of `trainer.fit`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from plait.data import array_checks as given
 from plait.data.array_checks import SAMPLE_WEIGHT, Columns
-from plait.data.base import DictDataModule, split_indices
+from plait.data.base import DictDataModule
 from plait.data.checks import DataError, check_fractions
 from plait.data.columns import ColumnDataset
 
@@ -22,28 +22,22 @@ if TYPE_CHECKING:
     from plait.graph import Graph
 
 
-
 class ArrayDataModule(DictDataModule):
     """Batches cut from numpy arrays or torch tensors in memory, as `model.fit(x, y)` takes them.
 
-    Each array feeds the graph input or output of its name. `inputs` and `targets` are
-    each a dict keyed by those names, a list in declared order, or one array for a single
-    input (output). A list or a single array is named by `graph` (its `input_names` and
-    `output_names`) or by `input_names` / `target_names`; a dict names itself.
+    `inputs` and `targets` are each a dict keyed by the graph's input (output) names, a
+    list in declared order, or one array; a list or one array is named by `graph` or by
+    `input_names` / `target_names`. Integer arrays become int64, float and bool arrays
+    float32, but a torch float tensor keeps its dtype (bfloat16 becomes float32).
 
-    Integer arrays become int64 (class indices, token ids); float and bool arrays become
-    float32, except a torch tensor of another float dtype (float64, float16), which keeps
-    it. A bfloat16 tensor becomes float32, as numpy, which holds the arrays, has no bfloat16.
-
-    `val_data` and `test_data` take precedence over `val_fraction` and `test_fraction`;
-    what has none is cut from the arrays by `seed`. With `targets=None` the data is
-    predict-only: `predict_dataloader` serves every row in order and the fractions are
-    unused. With targets it serves every row of the given arrays too (not the held-out
-    data), targets included, so predictions line up with them.
+    `val_data` and `test_data` take precedence over the fractions; what has none is cut
+    from the arrays by `seed`. `predict_dataloader` serves every row of the given arrays
+    in order (targets included, so predictions line up with them); with `targets=None`
+    the data is predict-only and has no other split.
 
     Args:
         inputs: the input arrays (dict, list or one array).
-        targets: the target arrays, keyed like the graph's outputs; None for predict-only data.
+        targets: the target arrays; None for predict-only data.
         batch_size: examples per batch.
         val_fraction: share of the rows held out for val when there is no `val_data`; 0: no val.
         test_fraction: share of the rows held out for test when there is no `test_data`.
@@ -61,11 +55,9 @@ class ArrayDataModule(DictDataModule):
         every array `(N, ...)`, one row per example; `sample_weight` `(N,)`; batches `(B, ...)`.
 
     Raises:
-        DataError: naming the array: unnamed lists or arrays, names that differ from a
-            dict's keys or a list's length, arrays of unequal length, arrays that are not
-            numbers or hold NaN or Inf (with the rows), a negative or non-1-D
-            `sample_weight`, held-out arrays whose row shape or dtype kind differs from
-            the training arrays', fractions out of range.
+        DataError: naming the array: unnamed or miscounted arrays, unequal lengths, values
+            that are not numbers or are NaN or Inf, a bad `sample_weight`, held-out arrays
+            whose rows or dtype kind differ from the training arrays', bad fractions.
     """
 
     named_keys = True  # the user named every array: one the model does not read is a mistake
@@ -108,10 +100,9 @@ class ArrayDataModule(DictDataModule):
         """Train, val and test (held-out data, else seeded cuts), and predict: every row in order."""
         if self.predict_only:
             return {"predict": ColumnDataset(self.arrays)}
-        rows = split_indices(len(next(iter(self.arrays.values()))), val_fraction=self.val_fraction,
-                             test_fraction=self.test_fraction, seed=self.seed, owner=self.owner)
-        splits = {name: {k: _take(a, idx) for k, a in self.arrays.items()}
-                  for name, idx in rows.items()}
+        # `rows` is sorted: a split of every row is the array itself, not a copy of it.
+        splits = {name: {k: a if len(rows) == len(a) else a[rows] for k, a in self.arrays.items()}
+                  for name, rows in self.split(len(next(iter(self.arrays.values())))).items()}
         return {name: ColumnDataset(columns)
                 for name, columns in {**splits, **self.held_out, "predict": self.arrays}.items()}
 
@@ -134,19 +125,15 @@ class ArrayDataModule(DictDataModule):
     def _check_distinct(self) -> None:
         """Every batch key belongs to one array: a shared name would overwrite one of them."""
         both = sorted(set(self.input_names) & set(self.target_names))
-        if both:
-            raise DataError(f"{self.owner}: {both} name both an input and a target; a batch holds "
-                            "one array per name, so rename one of them.")
-        if self.weighted and SAMPLE_WEIGHT in {*self.input_names, *self.target_names}:
-            raise DataError(f"{self.owner}: '{SAMPLE_WEIGHT}' names an input or target, but it is "
-                            "the batch key of the sample weights; rename that array.")
+        self.check(f"{both} name both an input and a target; a batch holds one array per name, "
+                   "so rename one of them." if both else None,
+                   f"'{SAMPLE_WEIGHT}' names an input or target, but it is the batch key of the "
+                   "sample weights; rename that array." if self.weighted and SAMPLE_WEIGHT in
+                   {*self.input_names, *self.target_names} else None)
 
     def _columns(self, inputs: Any, targets: Any, weights: Any, *, where: str) -> Columns:
-        """One source's arrays, named, converted, checked, and of one length.
-
-        Raises:
-            DataError: see the class; the message starts with `where` (`val_data: `).
-        """
+        """One source's arrays, named, converted, checked, and of one length; messages start
+        with `where` (`val_data: `)."""
         prefix = f"{self.owner}: {where}"
         named = given.named(inputs, self.input_names, "inputs", prefix)
         if targets is not None:
@@ -161,24 +148,15 @@ class ArrayDataModule(DictDataModule):
         return columns
 
     def _matched(self, columns: Columns, split: str) -> Columns:
-        """Held-out arrays in the training arrays' dtypes, after checking their rows agree.
-
-        Raises:
-            DataError: an array's row shape or dtype kind (integer, float) differs.
-        """
+        """Held-out arrays in the training arrays' dtypes, after checking that their row
+        shapes and dtype kinds (integer, float) agree."""
         for key, column in columns.items():
-            fit = self.arrays[key]
-            what = f"{self.owner}: {split}_data: {self._label(key)}"
-            if column.shape[1:] != fit.shape[1:]:
-                raise DataError(f"{what} has rows of shape {column.shape[1:]}, but the training "
-                                f"array's rows have shape {fit.shape[1:]}; expected the same.")
-            if column.dtype.kind != fit.dtype.kind:
-                raise DataError(f"{what} has dtype {column.dtype}, but the training array has "
-                                f"{fit.dtype}; expected both integer or both float.")
+            fit, what = self.arrays[key], f"{split}_data: {self._label(key)}"
+            self.check(None if column.shape[1:] == fit.shape[1:] else
+                       f"{what} has rows of shape {column.shape[1:]}, but the training array's "
+                       f"rows have shape {fit.shape[1:]}; expected the same.",
+                       None if column.dtype.kind == fit.dtype.kind else
+                       f"{what} has dtype {column.dtype}, but the training array has "
+                       f"{fit.dtype}; expected both integer or both float.")
             columns[key] = column.astype(fit.dtype, copy=False)
         return columns
-
-
-def _take(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """`array[rows]`; the array itself when `rows` is every row (sorted), saving a copy."""
-    return array if len(rows) == len(array) else array[rows]

@@ -27,8 +27,8 @@ class BabiDataModule(DictDataModule):
         num_train: questions generated for train; bAbI's small set has 1,000.
         num_val: questions generated for val.
         num_test: questions generated for test; bAbI has 1,000.
-        vocab_size: token ids the embeddings hold, padding (0) and out-of-vocabulary (1)
-            included; task 1 needs 23, task 2 needs 36.
+        vocab_size: token ids the embeddings hold, padding and OOV included (`build_vocab`);
+            task 1 needs 23, task 2 needs 36.
         num_answers: answer classes; the six locations.
         max_story_len: the longest story allowed, in tokens.
         **common: as `DictDataModule` (`cache_dir` is unused: the data is generated).

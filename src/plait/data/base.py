@@ -28,26 +28,10 @@ CACHE_ENV = "PLAIT_CACHE"
 SPLITS = ("train", "val", "test")
 
 
-def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None) -> Path:
-    """The cache folder: `cache_dir`, else `$PLAIT_CACHE`, else `~/.cache/plait`."""
-    if cache_dir is None:
-        cache_dir = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "plait"
-    return Path(cache_dir).expanduser()
-
-
 def split_indices(n: int, *, val_fraction: float, test_fraction: float, seed: int,
                   owner: str) -> dict[str, np.ndarray]:
-    """Shuffle `range(n)` by `seed` and cut it into train, val and test index arrays.
-
-    Args:
-        n: how many examples there are.
-        val_fraction: share of the examples that go to val (rounded to whole examples).
-        test_fraction: share that goes to test.
-        seed: the same seed gives the same split on every machine and run.
-        owner: names the data in error messages.
-
-    Returns:
-        `{"train": ..., "val": ..., "test": ...}`, each sorted ascending.
+    """Shuffle `range(n)` by `seed` and cut it into sorted train, val and test index arrays,
+    the fractions rounded to whole examples; `owner` names the data in error messages.
 
     Raises:
         DataError: the fractions are out of range or leave nothing to train on.
@@ -67,18 +51,16 @@ def take_limit(indices: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     """The first `limit` of `indices` after a seeded shuffle (all of them if `limit` is None)."""
     if limit is None or limit >= len(indices):
         return indices
-    chosen = np.random.default_rng([seed, 1]).permutation(indices)[:limit]
-    return np.sort(chosen)
+    return np.sort(np.random.default_rng([seed, 1]).permutation(indices)[:limit])
 
 
 class DictDataModule(L.LightningDataModule):
     """Base of plait's DataModules: seeded loaders over `train`, `val` and `test` datasets.
 
-    A subclass lists its batch `keys` and implements `build_splits`; `setup` calls it once. Data
-    built once and kept (decoded from a wheel, generated) goes into `data_dir`: a subclass
-    names its `source`, or names that folder and writes its files in `build_cache`;
-    `prepare_data` builds it unless it is intact, and `build_splits` reads it through
-    `cached_dir()`.
+    A subclass lists its batch `keys` and implements `build_splits`, which `setup` calls
+    once. Data built once and kept (decoded from a wheel, generated) goes into `data_dir`,
+    which `prepare_data` builds unless it is intact (from `source`, or by `build_cache`)
+    and `build_splits` reads through `cached_dir()`.
 
     Args:
         batch_size: examples per batch.
@@ -113,7 +95,8 @@ class DictDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.seed = seed
         self.limit = limit
-        self.cache_dir = resolve_cache_dir(cache_dir)
+        default = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "plait"
+        self.cache_dir = Path(default if cache_dir is None else cache_dir).expanduser()
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.splits: dict[str, Dataset] = {}
 
@@ -127,8 +110,8 @@ class DictDataModule(L.LightningDataModule):
         return type(self).__name__
 
     def check(self, *problems: str | None) -> None:
-        """Raise a `DataError` for the first of `problems` (see `plait.data.checks`) that
-        is not None, with this module's name in front."""
+        """Raise a `DataError` for the first of `problems` that is not None, with this
+        module's name in front."""
         for problem in problems:
             if problem:
                 raise DataError(f"{self.owner}: {problem}")

@@ -1,14 +1,18 @@
-"""The checks of a data config, each message written once.
+"""The checks of a data config and of a user's arrays, each message written once.
 
-Every message names the config key (`data.max_len`), what it holds and what the data
-needs, or is None when all is well. A DataModule hands them to `DictDataModule.check`,
-which raises the first one, with the module's name in front.
+Every message names the config key (`data.max_len`) or the array, what it holds and what
+the data needs, or is None when all is well. A DataModule hands them to
+`DictDataModule.check`, which raises the first one, with the module's name in front.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
+
+SHOWN_CHARS = 40  # of a value that is not a number, in a message
 
 
 class DataError(ValueError):
@@ -79,3 +83,45 @@ def image_keys(image_key: str | None, pixels_key: str | None, target_key: str) -
     if image_key is None and pixels_key is None:
         return "set data.image_key or data.pixels_key (both are null)."
     return distinct({"image_key": image_key, "pixels_key": pixels_key, "target_key": target_key})
+
+
+def numbers(array: np.ndarray, what: str) -> str | None:
+    """Why `array` (named `what`) is not numbers: its dtype, and the first value that is not
+    a number (text that reads as one counts as one) with its row."""
+    if array.dtype.kind in "biuf":
+        return None
+    flat = array.reshape(-1)
+    at = next((i for i, v in enumerate(flat) if not _is_number(v)), None)
+    if at is None and flat.size and array.dtype.kind == "O":  # numbers held as objects (pandas)
+        return (f"{what} has dtype object, numbers held as Python objects; expected a numeric "
+                "array: convert it with .astype(float) or .astype(int).")
+    example = ""
+    if flat.size:
+        at = at or 0  # complex numbers: the first value shows the kind
+        row = at // (flat.size // len(array)) if array.ndim else 0
+        value = flat[at].item() if isinstance(flat[at], np.generic) else flat[at]  # no np.str_()
+        example = f", e.g. {repr(value)[:SHOWN_CHARS]} at row {row}"
+    return (f"{what} has dtype {array.dtype}{example}; expected numbers (bool, int or float). "
+            "Encode it as numbers first (token ids, category codes, 0/1).")
+
+
+def _is_number(value: Any) -> bool:
+    if not isinstance(value, str):
+        return isinstance(value, (int, float, np.number))
+    try:
+        float(value)
+        return True
+    except ValueError:
+        return False
+
+
+def finite(array: np.ndarray, what: str) -> str | None:
+    """Why a float array `(N, ...)` (named `what`) cannot train: its rows with NaN or Inf."""
+    if array.dtype.kind != "f":
+        return None
+    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+    if not bad.any():
+        return None
+    count = int(bad.sum())
+    return (f"{what} has {count} row{'s' if count > 1 else ''} with NaN or Inf (first at row "
+            f"{int(np.argmax(bad))}, counting from 0); clean or impute them before training.")

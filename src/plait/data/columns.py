@@ -1,9 +1,4 @@
-"""The one Dataset every plait DataModule serves, and the conversions its columns share.
-
-A batch is a `dict[str, Tensor]` keyed by the graph's input and output names. A
-`ColumnDataset` answers a whole batch at once (`__getitems__`), so a loader step is one
-gather per column, never a Python loop over samples.
-"""
+"""The one Dataset every plait DataModule serves, and the conversions its columns share."""
 
 from __future__ import annotations
 
@@ -26,13 +21,14 @@ BatchFn = Callable[[np.ndarray], np.ndarray]
 
 
 class ColumnDataset(Dataset):
-    """Rows of named columns that share their first dimension.
+    """Rows of named columns that share their first dimension, served a whole batch at once
+    (`__getitems__`, a `dict[str, Tensor]`): one gather per column, no loop over samples.
 
-    A column is an array `(N, ...)` of the batch's dtype, indexed by row, or a function
-    from a batch's row numbers to its array, for what is cheaper to build per batch than
-    to keep per row: an image many questions share, token ids cut to the batch's longest,
-    video frames. Arrays stay numpy until a batch is cut: numpy's gather does not contend
-    for threads with the training step the way a small torch op does on a busy CPU.
+    A column is an array `(N, ...)` of the batch's dtype, or a function from a batch's row
+    numbers to its array, for what is cheaper to build per batch than to keep per row: an
+    image many questions share, token ids cut to the batch's longest, video frames. Arrays
+    stay numpy until a batch is cut: numpy's gather does not contend for threads with the
+    training step the way a small torch op does on a busy CPU.
 
     Args:
         columns: batch key -> array or `BatchFn`.

@@ -17,26 +17,26 @@ from plait.data.text import build_vocab, encode
 
 
 class EasyVQADataModule(DictDataModule):
-    """easy-VQA batches: `image` (B, 3, 64, 64) float32 in [0, 1], `question` (B, T) int64
-    token ids right-padded with 0, `answer` (B,) int64 class index.
+    """easy-VQA batches: an `image` in [0, 1], `question` token ids right-padded with 0,
+    and the `answer`'s class index.
 
     The package's train images are split into train and val by `seed` (whole images, so no
     val image is seen in training); its test split is the test set. The vocabulary comes
     from the train part only; answers keep the package's order (`answers.txt`).
 
     Args:
-        vocab_size: token ids the question embedding must hold, padding (0) and
-            out-of-vocabulary (1) included; the data needs 28.
+        vocab_size: token ids the embedding holds, padding and OOV included (`build_vocab`);
+            the data needs 28.
         num_answers: answer classes the head predicts; the data has 13.
         max_question_len: the longest question allowed, in words; the data's longest has 9.
         fixed_length: pad every question to `max_question_len`, not to the batch's longest.
-        cap_vocab: keep the `vocab_size - 2` most frequent words instead of raising when
-            the data has more.
+        cap_vocab: map the rarest words to OOV rather than raise when they need more ids.
         **common: as `DictDataModule`; `val_fraction` is a share of the train images
             (`test_fraction` is unused: the package has its own test split).
 
     Shape:
-        image `(B, 3, 64, 64)`, question `(B, T)` with `T <= max_question_len`, answer `(B,)`.
+        image `(B, 3, 64, 64)` float32, question `(B, T)` int64 with `T <= max_question_len`,
+        answer `(B,)` int64.
     """
 
     keys = ("image", "question", "answer")

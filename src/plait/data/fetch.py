@@ -33,13 +33,8 @@ class CacheError(RuntimeError):
 
 @dataclass(frozen=True)
 class PinnedWheel:
-    """One exact wheel on the package index.
-
-    Args:
-        name: the distribution name, as given to pip (`easy-vqa`).
-        version: the exact version.
-        sha256: the wheel file's sha256, hex.
-    """
+    """One exact wheel on the package index: its distribution name as given to pip
+    (`easy-vqa`), its exact version and the hex sha256 of its file."""
 
     name: str
     version: str
@@ -60,10 +55,8 @@ def sha256_file(path: Path) -> str:
 
 
 def fetch_wheel(wheel: PinnedWheel, cache_dir: Path) -> Path:
-    """Return the verified wheel under `cache_dir/wheels`, downloading it with pip if needed.
-
-    A cached wheel whose checksum does not match (truncated, corrupted, replaced) is
-    deleted and downloaded again.
+    """Return the verified wheel under `cache_dir/wheels`, downloading it with pip if needed
+    (again, where a cached one's checksum does not match).
 
     Raises:
         CacheError: pip fails (no access to the index), or the index serves a file whose
@@ -139,12 +132,8 @@ def cached_dir_problem(path: Path) -> str | None:
 
 
 def build_cached_dir(path: Path, build: Callable[[Path], None]) -> Path:
-    """Return the cache folder `path`, first (re)building it with `build` unless it is intact.
-
-    Args:
-        path: the folder to produce.
-        build: writes the folder's files into the (empty, temporary) folder it is given.
-    """
+    """Return the cache folder `path`, first (re)building it unless it is intact: `build`
+    writes the folder's files into the (empty, temporary) folder it is given."""
     problem = cached_dir_problem(path)
     if problem is None:
         return path
@@ -165,10 +154,10 @@ def build_cached_dir(path: Path, build: Callable[[Path], None]) -> Path:
 def require_cached_dir(path: Path, owner: str) -> Path:
     """Return `path` if its cache is intact, else raise a `CacheError` that says how to fix it."""
     problem = cached_dir_problem(path)
-    if problem is not None:
-        raise CacheError(f"{owner}: the data cache cannot be used: {problem}. Call "
-                         "prepare_data() first (Lightning's Trainer does) to build it again.")
-    return path
+    if problem is None:
+        return path
+    raise CacheError(f"{owner}: the data cache cannot be used: {problem}. Call "
+                     "prepare_data() first (Lightning's Trainer does) to build it again.")
 
 
 def _write_manifest(folder: Path) -> None:

@@ -1,9 +1,6 @@
-"""Reading a user's data file, with every way it can be wrong named.
-
-Each failure is a `DataError` that names the config key (`data.train_path`,
-`data.inputs.features`), the file, what was expected and what the file holds instead,
-so the train entry can print it as one line in place of a pandas or numpy traceback.
-"""
+"""Reading a user's data file, with every way it can be wrong named: each failure is a
+`DataError` that names the config key (`data.train_path`, `data.inputs.features`), the
+file, what was expected and what the file holds instead."""
 
 from __future__ import annotations
 
@@ -17,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from plait.data.checks import DataError
+from plait.data.checks import DataError, finite, numbers
 
 Table = pd.DataFrame | Mapping[str, np.ndarray]
 
@@ -59,19 +56,12 @@ class DataFile:
 
 @dataclass(frozen=True)
 class Field:
-    """One batch key and the columns (npz arrays) that feed it.
+    """One batch key and the columns (npz arrays) that feed it."""
 
-    Args:
-        key: the graph input or output name.
-        section: `inputs` or `targets`, the config mapping that names it.
-        names: its column names.
-        stacked: the config gave a list: the columns are concatenated into a float vector.
-    """
-
-    key: str
-    section: str
+    key: str  # the graph input or output name
+    section: str  # `inputs` or `targets`, the config mapping that names it
     names: tuple[str, ...]
-    stacked: bool
+    stacked: bool  # the config gave a list: the columns are concatenated into a float vector
 
     @classmethod
     def of(cls, key: str, section: str, spec: str | list[str]) -> Field:
@@ -105,13 +95,27 @@ def read_table(source: DataFile) -> Table:
         DataError: the file is missing, unreadable, empty, of another format than its
             suffix, or has no rows.
     """
-    looks = _looks_like(_head(source))
-    suffix = source.file.suffix
-    if suffix == ".csv":
-        return _read_csv(source, looks)
+    looks, suffix = _looks_like(_head(source)), source.file.suffix
+    expected = EXPECTED[suffix]
     if looks.suffix != suffix:
-        raise source.error(f"expected {EXPECTED[suffix]}; this file is {looks.what}{looks.hint()}.")
-    return _read_parquet(source) if suffix == ".parquet" else _read_npz(source)
+        text = ", not text" if suffix == ".csv" else ""
+        raise source.error(f"expected {expected}; this file is {looks.what}{text}{looks.hint()}.")
+    try:
+        table = (pd.read_csv(source.file) if suffix == ".csv" else
+                 pd.read_parquet(source.file) if suffix == ".parquet" else _read_npz(source))
+    except UnicodeDecodeError:
+        raise source.error(f"expected UTF-8 text; {_first_non_utf8(source.file)} is not UTF-8 "
+                           "(save the file as CSV UTF-8).") from None
+    except DataError:
+        raise
+    # pandas' ParserError and EmptyDataError, and pyarrow's ArrowInvalid, are ValueErrors.
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        how = "pandas cannot parse it" if suffix == ".csv" else "it cannot be read"
+        raise source.error(f"expected {expected}; {how}: {_first_line(err)}") from None
+    if len(table) == 0 and suffix != ".npz":
+        holds = "a header" if suffix == ".csv" else f"columns {_shown(list(table.columns))}"
+        raise source.error(f"expected {expected}; this file has {holds} and 0 rows.")
+    return table
 
 
 def _head(source: DataFile) -> bytes:
@@ -134,22 +138,6 @@ def _looks_like(head: bytes) -> Looks:
     return Looks("binary data", None) if b"\x00" in head else Looks("text", ".csv")
 
 
-def _read_csv(source: DataFile, looks: Looks) -> pd.DataFrame:
-    expected = EXPECTED[".csv"]
-    if looks.suffix != ".csv":
-        raise source.error(f"expected {expected}; this file is {looks.what}, not text{looks.hint()}.")
-    try:
-        table = pd.read_csv(source.file)
-    except UnicodeDecodeError:
-        raise source.error(f"expected UTF-8 text; {_first_non_utf8(source.file)} is not UTF-8 "
-                           "(save the file as CSV UTF-8).") from None
-    except (ValueError, OSError) as err:  # pandas' ParserError and EmptyDataError are ValueErrors
-        raise source.error(f"expected {expected}; pandas cannot parse it: {_first_line(err)}") from None
-    if len(table) == 0:
-        raise source.error(f"expected {expected}; this file has a header and 0 rows.")
-    return table
-
-
 def _first_non_utf8(file: Path) -> str:
     """Where the first byte that is not UTF-8 lies: `byte 0xe9 on line 2`."""
     data = file.read_bytes()
@@ -161,37 +149,19 @@ def _first_non_utf8(file: Path) -> str:
     return "a byte"  # pandas read in chunks and failed where a whole-file decode does not
 
 
-def _read_parquet(source: DataFile) -> pd.DataFrame:
-    expected = EXPECTED[".parquet"]
-    try:
-        table = pd.read_parquet(source.file)
-    except (ValueError, OSError) as err:  # pyarrow's ArrowInvalid is a ValueError
-        raise source.error(f"expected {expected}; it cannot be read: {_first_line(err)}") from None
-    if len(table) == 0:
-        raise source.error(f"expected {expected}; this file has columns {_shown(list(table.columns))} "
-                           "and 0 rows.")
-    return table
-
-
 def _read_npz(source: DataFile) -> dict[str, np.ndarray]:
-    expected = EXPECTED[".npz"]
     arrays = {}
-    try:
-        with np.load(source.file, allow_pickle=False) as npz:
-            for name in npz.files:
-                try:
-                    arrays[name] = npz[name]
-                except ValueError as err:  # an object array: np.load reads no pickles
-                    raise source.error(f"array '{name}' cannot be read ({_first_line(err)}); "
-                                       "expected numeric arrays.") from None
-    except DataError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise source.error(f"expected {expected}; it cannot be read: {_first_line(err)}") from None
+    with np.load(source.file, allow_pickle=False) as npz:
+        for name in npz.files:
+            try:
+                arrays[name] = npz[name]
+            except ValueError as err:  # an object array: np.load reads no pickles
+                raise source.error(f"array '{name}' cannot be read ({_first_line(err)}); "
+                                   "expected numeric arrays.") from None
     strays = [name for name, value in arrays.items() if not isinstance(value, np.ndarray)]
     if strays or not arrays:
         found = f"members {strays} that are not .npy arrays" if strays else "no arrays"
-        raise source.error(f"expected {expected}; this archive holds {found}.")
+        raise source.error(f"expected {EXPECTED['.npz']}; this archive holds {found}.")
     return arrays
 
 
@@ -202,23 +172,20 @@ def column(table: Table, name: str, field: Field, source: DataFile) -> np.ndarra
         DataError: the file lacks it (listing the closest names), or it holds text,
             no rows, or NaN or Inf.
     """
-    word = "column" if isinstance(table, pd.DataFrame) else "array"
-    available = [str(c) for c in (table.columns if isinstance(table, pd.DataFrame) else table)]
+    word, available = "column" if isinstance(table, pd.DataFrame) else "array", column_names(table)
     if name not in available:
         raise _missing(name, available, word, field, source)
-    array = _values(table, name)
-    what = f"{word} '{name}' ({field.role})"
-    if array.ndim == 0 or len(array) == 0:
-        raise source.error(f"{what} has shape {array.shape}; expected at least one row.")
-    _check_numeric(array, what, source)
-    if array.dtype.kind == "f":
-        bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-        if bad.any():
-            count = int(bad.sum())
-            raise source.error(f"{what} has {count} row{'s' if count > 1 else ''} with NaN or Inf "
-                               f"(first at row {int(np.argmax(bad))}, counting from 0); clean or "
-                               "impute them before training.")
+    array, what = _values(table, name), f"{word} '{name}' ({field.role})"
+    problem = (f"{what} has shape {array.shape}; expected at least one row."
+               if array.ndim == 0 or len(array) == 0 else numbers(array, what) or finite(array, what))
+    if problem:
+        raise source.error(problem)
     return array
+
+
+def column_names(table: Table) -> list[str]:
+    """The columns of a csv or parquet file, or the arrays of an npz file."""
+    return [str(c) for c in (table.columns if isinstance(table, pd.DataFrame) else table)]
 
 
 def _missing(name: str, available: list[str], word: str, field: Field,
@@ -236,20 +203,6 @@ def _values(table: Table, name: str) -> np.ndarray:
             pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.asarray(values)
-
-
-def _check_numeric(array: np.ndarray, what: str, source: DataFile) -> None:
-    if array.dtype.kind in "biuf":
-        return
-    example = ""
-    if array.ndim == 1:
-        values = pd.Series(array)
-        text = pd.to_numeric(values, errors="coerce").isna() & values.notna()
-        if text.any():
-            row = int(np.argmax(text.to_numpy()))
-            example = f", e.g. {values.iloc[row]!r} at row {row}"
-    raise source.error(f"{what} has dtype {array.dtype}{example}; expected numbers. Encode it "
-                       "as numbers (category codes, 0/1) in the file first.")
 
 
 def _shown(names: list[str]) -> str:

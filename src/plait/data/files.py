@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from plait.data.base import DictDataModule, split_indices
+from plait.data.base import DictDataModule
 from plait.data.checks import DataError, check_fractions
 from plait.data.columns import ColumnDataset
-from plait.data.file_checks import DataFile, Field, check_exists, column, read_table
+from plait.data.file_checks import DataFile, Field, check_exists, column, column_names, read_table
 
 SUFFIXES = (".csv", ".parquet", ".npz")
 
@@ -21,32 +22,28 @@ SUFFIXES = (".csv", ".parquet", ".npz")
 class FileDataModule(DictDataModule):
     """Batches from named columns (csv, parquet) or arrays (npz) of the user's files.
 
-    Each graph input or output name takes one column, or a list of columns that are
-    concatenated into one float vector. An `.npz` array may have any number of dimensions
-    after the first (images, sequences). Dtypes follow the training file's data (integers
-    -> int64, floats and booleans -> float32) unless `dtypes` says otherwise, e.g.
-    `{label: float32}` for a 0/1 target trained with binary cross-entropy.
+    Each graph input or output name takes one column, or a list of columns concatenated
+    into one float vector; an `.npz` array may have any number of dimensions after the
+    first. Dtypes follow the training file (integers -> int64, floats and booleans ->
+    float32) unless `dtypes` says otherwise, e.g. `{label: float32}` for a 0/1 target.
 
-    With one file, val and test are cut from it by `seed`; a split given its own file is
-    read from that file instead. `predict_path` is a file to predict on: only the input
-    columns are read, so it needs no targets (nor does any file, without `targets`). An id
-    column (`id_column`, or a column named `id`) is kept beside each split, out of the
-    batches, so that predictions can name their rows (`predict_ids`).
+    Val and test are cut from the train file by `seed` unless given a file of their own.
+    `predict_path` is read for its input columns only, so it needs no targets (nor does any
+    file, without `targets`). An id column (`id_column`, or one named `id`) is kept beside
+    each split, out of the batches, so that predictions can name their rows (`predict_ids`).
 
     Args:
         train_path: the training file (`.csv`, `.parquet` or `.npz`); None when only
             testing (`test_path`) or predicting (`predict_path`).
         inputs: graph input name -> column name, or list of columns stacked into a vector.
         targets: graph output name -> column name (or list of columns); None for data
-            without targets, which can only be predicted on.
-        val_path: a separate val file; if None, `val_fraction` of the train file is used.
-        test_path: a separate test file; if None, `test_fraction` of the train file is used.
-        val_fraction: share of the train file held out for val when there is no `val_path`.
-        test_fraction: share of the train file held out for test when there is no `test_path`.
-        predict_path: a file to predict on (input columns only); without it, prediction
-            uses the test split.
-        id_column: the column naming each row, kept for predictions; None: `id` if the
-            file has one.
+            that can only be predicted on.
+        val_path: a separate val file, in place of `val_fraction` of the train file.
+        test_path: a separate test file, in place of `test_fraction` of the train file.
+        val_fraction: share of the train file held out for val.
+        test_fraction: share of the train file held out for test.
+        predict_path: a file to predict on; without it, prediction uses the test split.
+        id_column: the column naming each row; None: `id` if the file has one.
         dtypes: batch key -> torch dtype name (`float32`, `int64`, ...), overriding inference.
         num_classes: target name -> classes its head predicts (`${data.num_classes.job}` in
             a model config); `setup` checks every label is below it.
@@ -61,10 +58,12 @@ class FileDataModule(DictDataModule):
 
     Raises:
         DataError: naming the config key and the file: at construction, a path that is
-            missing or has another suffix; in `setup`, a file that is unreadable, empty, of
-            another format than its suffix or without rows, a column it lacks (with the
-            closest names), or a column holding text, NaN or Inf (with the rows).
+            missing or has another suffix; in `setup`, a file that is unreadable, empty,
+            not what its suffix says or without rows, a missing column (with the closest
+            names), or a column holding text, NaN or Inf (with the rows).
     """
+
+    named_keys = True  # every key is a column the user mapped: an unread one is a mistake
 
     def __init__(self, *, train_path: str | None = None, inputs: Mapping[str, str | Sequence[str]],
                  targets: Mapping[str, str | Sequence[str]] | None = None,
@@ -77,42 +76,34 @@ class FileDataModule(DictDataModule):
                  limit: int | None = None, cache_dir: str | None = None) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed,
                          limit=limit, cache_dir=cache_dir)
-        owner = self.owner
         self.paths = {"train": train_path, "val": val_path, "test": test_path, "predict": predict_path}
-        if not any(self.paths[split] for split in ("train", "test", "predict")):
-            raise DataError(f"{owner}: data.train_path is required (or data.test_path to test, "
-                            "data.predict_path to predict); all are null.")
+        self.check(None if train_path or test_path or predict_path else
+                   "data.train_path is required (or data.test_path to test, data.predict_path "
+                   "to predict); all are null.")
         for split, path in self.paths.items():
-            if path is None:
-                continue
-            if Path(path).suffix not in SUFFIXES:
+            if path is not None and Path(path).suffix not in SUFFIXES:
                 raise DataError(f"data.{split}_path: {path}: expected a file ending in one of "
                                 f"{SUFFIXES}; got suffix {Path(path).suffix!r}.")
-            check_exists(self._source(split))  # here, so that mode=check finds it too
+            if path is not None:
+                check_exists(self._source(split))  # here, so that mode=check finds it too
         self.inputs, self.targets = dict(inputs), dict(targets or {})
-        if not self.inputs:
-            raise DataError(f"{owner}: data.inputs must name at least one column, got "
-                            f"inputs={self.inputs} targets={self.targets}.")
         self.id_column = id_column
         self.ids: dict[str, np.ndarray] = {}  # split -> each row's id, where the file has ids
         both = sorted(self.inputs.keys() & self.targets.keys())
-        if both:
-            raise DataError(f"{owner}: {both} named in both data.inputs and data.targets.")
-        self.dtypes = {key: _numpy_dtype(name, key, owner) for key, name in (dtypes or {}).items()}
-        unknown = sorted(self.dtypes.keys() - self.provides)
-        if unknown:
-            raise DataError(f"{owner}: data.dtypes names {unknown}, which are neither inputs nor "
-                            f"targets; known: {sorted(self.provides)}.")
+        self.check(None if self.inputs else f"data.inputs must name at least one column, got "
+                   f"inputs={self.inputs} targets={self.targets}.",
+                   f"{both} named in both data.inputs and data.targets." if both else None)
+        self.dtypes = {key: _numpy_dtype(name, key, self.owner) for key, name in (dtypes or {}).items()}
         self.num_classes = dict(num_classes or {})
-        unknown = sorted(self.num_classes.keys() - self.targets.keys())
-        if unknown:
-            raise DataError(f"{owner}: data.num_classes names {unknown}, which are not targets; "
-                            f"targets: {sorted(self.targets)}.")
-        check_fractions(val_fraction, test_fraction, owner)
+        unknown = sorted(self.dtypes.keys() - self.provides)
+        not_targets = sorted(self.num_classes.keys() - self.targets.keys())
+        self.check(f"data.dtypes names {unknown}, which are neither inputs nor targets; known: "
+                   f"{sorted(self.provides)}." if unknown else None,
+                   f"data.num_classes names {not_targets}, which are not targets; targets: "
+                   f"{sorted(self.targets)}." if not_targets else None)
+        check_fractions(val_fraction, test_fraction, self.owner)
         self.val_fraction = 0.0 if val_path else val_fraction
         self.test_fraction = 0.0 if test_path else test_fraction
-
-    named_keys = True  # every key is a column the user mapped: an unread one is a mistake
 
     @property
     def provides(self) -> frozenset[str]:
@@ -128,29 +119,29 @@ class FileDataModule(DictDataModule):
         splits: dict[str, dict[str, np.ndarray]] = {}
         if self.paths["train"] is not None:
             train = self._read("train", fields)
-            rows = split_indices(len(next(iter(train.values()))), val_fraction=self.val_fraction,
-                                 test_fraction=self.test_fraction, seed=self.seed,
-                                 owner=self.owner)
-            splits = {name: {k: a[rows[name]] for k, a in train.items()} for name in rows}
+            rows = self.split(len(next(iter(train.values()))))
+            splits = {name: {k: a[idx] for k, a in train.items()} for name, idx in rows.items()}
             if "train" in self.ids:
                 self.ids.update({name: self.ids["train"][idx] for name, idx in rows.items()})
-        for name in ("val", "test"):
+        for name in ("val", "test", "predict"):
             if self.paths[name] is not None:
-                splits[name] = self._read(name, fields)
-        if self.paths["predict"] is not None:
-            splits["predict"] = self._read("predict", [f for f in fields if f.section == "inputs"])
-        specs = {**self.inputs, **self.targets}
-        dtypes: dict[str, np.dtype] = {}
+                splits[name] = self._read(name, [f for f in fields if name != "predict"
+                                                 or f.section == "inputs"])
+        dtypes = dict(self.dtypes)
         for cols in splits.values():  # the training file's data decides, where there is one
-            for key, array in cols.items():
-                dtypes.setdefault(key, self.dtypes[key] if key in self.dtypes
-                                else _infer(array, specs[key]))
+            for key, array in cols.items():  # int64 for one integer column, else float32
+                single = isinstance({**self.inputs, **self.targets}[key], str)
+                dtypes.setdefault(key, np.dtype(np.int64 if single and array.dtype.kind in "iu"
+                                                else np.float32))
         for name, cols in splits.items():
             for key, classes in self.num_classes.items():
-                if key in cols:
-                    _check_classes(cols[key], classes, key, f"{name} split", self.owner)
-        return {name: ColumnDataset({k: _cast(a, dtypes[k]) for k, a in cols.items()})
-                for name, cols in splits.items()}
+                labels = cols.get(key, np.zeros(0))
+                self.check(None if not labels.size or 0 <= labels.min() <= labels.max() < classes
+                           else f"'{key}' in the {name} split has labels {labels.min()}.."
+                           f"{labels.max()}, but data.num_classes.{key} is {classes}; labels "
+                           f"must lie in 0..{classes - 1}.")
+        return {name: ColumnDataset({k: np.ascontiguousarray(a.astype(dtypes[k], copy=False))
+                                     for k, a in cols.items()}) for name, cols in splits.items()}
 
     def _read(self, split: str, fields: list[Field]) -> dict[str, np.ndarray]:
         """The split's file as arrays by batch key; its ids go to `self.ids[split]`."""
@@ -192,13 +183,11 @@ class FileDataModule(DictDataModule):
 def _numpy_dtype(name: str, key: str, owner: str) -> np.dtype:
     """The numpy dtype whose arrays become tensors of torch dtype `name`."""
     dtype = getattr(torch, str(name), None)
-    try:
-        if not isinstance(dtype, torch.dtype):
-            raise TypeError(name)
-        return torch.empty(0, dtype=dtype).numpy().dtype
-    except (TypeError, RuntimeError):
-        raise DataError(f"{owner}: data.dtypes.{key}={name} is not a torch dtype that numpy "
-                        "holds (float32, int64, ...).") from None
+    if isinstance(dtype, torch.dtype):
+        with contextlib.suppress(TypeError, RuntimeError):  # a dtype numpy lacks (bfloat16)
+            return torch.empty(0, dtype=dtype).numpy().dtype
+    raise DataError(f"{owner}: data.dtypes.{key}={name} is not a torch dtype that numpy "
+                    "holds (float32, int64, ...).")
 
 
 def _columns(source: DataFile, fields: list[Field], id_column: str | None, ids_required: bool
@@ -224,7 +213,7 @@ def _ids(table: Any, id_column: str | None, source: DataFile, required: bool) ->
     Raises:
         DataError: `id_column` names a column the file lacks, where it is `required`.
     """
-    names = [str(c) for c in (table.columns if hasattr(table, "columns") else table)]
+    names = column_names(table)
     if id_column is None:
         return np.asarray(table["id"]) if "id" in names else None
     if id_column not in names:
@@ -233,21 +222,3 @@ def _ids(table: Any, id_column: str | None, source: DataFile, required: bool) ->
         raise source.error(f"data.id_column names '{id_column}', which the file lacks; its "
                            f"columns: {names[:20]}.")
     return np.asarray(table[id_column])
-
-
-def _check_classes(labels: np.ndarray, classes: int, key: str, where: str, owner: str) -> None:
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise DataError(f"{owner}: '{key}' in the {where} has labels {labels.min()}..{labels.max()}, "
-                        f"but data.num_classes.{key} is {classes}; labels must lie in "
-                        f"0..{classes - 1}.")
-
-
-def _infer(array: np.ndarray, spec: str | list[str]) -> np.dtype:
-    """int64 for an integer column (class indices, token ids); float32 for all others."""
-    if isinstance(spec, str) and array.dtype.kind in "iu":
-        return np.dtype(np.int64)
-    return np.dtype(np.float32)
-
-
-def _cast(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    return np.ascontiguousarray(array.astype(dtype, copy=False))

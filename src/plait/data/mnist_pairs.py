@@ -1,8 +1,4 @@
-"""Pairs of MNIST 5k digits with a "same digit?" target, for the shared-vision siamese model.
-
-Pairs are drawn by seed from inside one split (a test pair is two test images, never a
-train image), exactly half of them showing the same digit.
-"""
+"""Pairs of MNIST 5k digits with a "same digit?" target, for the shared-vision siamese model."""
 
 from __future__ import annotations
 
@@ -64,8 +60,8 @@ class MNISTPairsDataModule(MNISTBase):
     """Two MNIST 5k digits and whether they show the same digit, balanced 50/50.
 
     The 5,000 images are split by `seed` first; each split's pairs are then drawn by `seed`
-    from that split's images only, `pairs_per_image` times as many pairs as images. The
-    pairs are fixed (the same every epoch), so val and test measure the same pairs each time.
+    from that split's images only (a test pair is two test images). The pairs are fixed,
+    the same every epoch.
 
     Args:
         pairs_per_image: pairs drawn per image of a split (2.0: 7,000 train pairs from

@@ -23,10 +23,8 @@ class RottenTomatoesDataModule(DictDataModule):
     (about 35 per movie at most). The vocabulary comes from the train split only.
 
     Args:
-        vocab_size: token ids the embedding holds, padding (0) and out-of-vocabulary (1)
-            included.
-        cap_vocab: keep the `vocab_size - 2` most frequent train words (the rest become
-            out-of-vocabulary) instead of raising when there are more.
+        vocab_size: token ids the embedding holds, padding and OOV included (`build_vocab`).
+        cap_vocab: map the rarest words to OOV rather than raise when they need more ids.
         max_len: every snippet is padded to this many tokens; the longest has 53.
         **common: as `DictDataModule`.
 

@@ -1,8 +1,4 @@
-"""Words to token ids: a tokenizer, a vocabulary built from training text, padding.
-
-Index 0 is padding and 1 is out-of-vocabulary; words follow from 2, most frequent first
-(ties alphabetical), so the same training text always gives the same ids.
-"""
+"""Words to token ids: a tokenizer, a vocabulary built from training text, padding."""
 
 from __future__ import annotations
 
@@ -25,15 +21,16 @@ def tokenize(text: str) -> list[str]:
 
 def build_vocab(texts: Iterable[Sequence[str]], *, vocab_size: int, cap: bool = False,
                 owner: str, key: str = "data.vocab_size") -> dict[str, int]:
-    """A word -> id table from tokenized training texts, at most `vocab_size` ids in all.
+    """A word -> id table from tokenized training texts, at most `vocab_size` ids in all:
+    0 is padding, 1 out-of-vocabulary, words follow from 2, most frequent first (ties
+    alphabetical), so the same training text always gives the same ids.
 
     Args:
         texts: tokenized texts of the training split only.
         vocab_size: the size of the embedding table the ids index, padding and OOV included.
         cap: keep only the `vocab_size - 2` most frequent words (the rest become OOV)
             instead of raising when there are more.
-        owner: the DataModule, for error messages.
-        key: the config key that sets `vocab_size`, for error messages.
+        owner, key: the DataModule and the config key of `vocab_size`, for error messages.
 
     Raises:
         DataError: the words need more than `vocab_size` ids and `cap` is False.
@@ -75,8 +72,7 @@ def extend_vocab(base: dict[str, int], texts: Iterable[Sequence[str]], *, vocab_
         base: the vocabulary to keep, e.g. easy-VQA's.
         texts: tokenized texts of the training split only.
         vocab_size: the size of the embedding table, padding and OOV included.
-        owner: the DataModule, for error messages.
-        base_name: names `base`'s data set in error messages.
+        owner, base_name: the DataModule and `base`'s data set, for error messages.
 
     Raises:
         DataError: the ids need more than `vocab_size`.

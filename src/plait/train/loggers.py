@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.loggers.logger import DummyExperiment, rank_zero_experiment
 
@@ -236,23 +234,26 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def sweep_group(task_name: str, log_dir: str | None = None) -> str:
+def sweep_group(task_name: str, log_dir: str | None = None, sweep_dir: str | None = None) -> str:
     """The wandb group of a run: `<task>` for a single run; for a job of a multirun, its sweep
     folder below `log_dir` (`digits/multiruns/2026-01-31_12-00-00-000000`,
     `posts/optuna/loss_weights`), so the runs of one sweep (and of a resumed Optuna study)
     share one group.
 
-    Used from `conf/logger/wandb.yaml` as `group: {_target_: plait.sweeps.sweep_group, ...}`.
+    Used from `conf/logger/wandb.yaml` as `group: {_target_: plait.sweeps.sweep_group, ...}`,
+    with `sweep_dir: ${plait.multirun:sweep.dir}`.
+
+    Args:
+        task_name: the group of a single run.
+        log_dir: the folder of every task's runs (`paths.log_dir`).
+        sweep_dir: the multirun's folder (`hydra.sweep.dir`); None for a single run.
     """
-    if not HydraConfig.initialized():
+    if sweep_dir is None:
         return task_name
-    hydra = HydraConfig.get()
-    if hydra.mode != RunMode.MULTIRUN:
-        return task_name
-    sweep_dir = Path(hydra.sweep.dir).resolve()
-    if log_dir is not None and sweep_dir.is_relative_to(Path(log_dir).resolve()):
-        return str(sweep_dir.relative_to(Path(log_dir).resolve()))
-    return f"{task_name}/{sweep_dir.name}"
+    sweep = Path(sweep_dir).resolve()
+    if log_dir is not None and sweep.is_relative_to(Path(log_dir).resolve()):
+        return str(sweep.relative_to(Path(log_dir).resolve()))
+    return f"{task_name}/{sweep.name}"
 
 
 @contextlib.contextmanager
