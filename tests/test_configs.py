@@ -26,12 +26,16 @@ EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 PRESETS = sorted(f"{p.parent.name}/{p.stem}" for group in ("encoder", "fusion", "head")
                  for p in (CONF / group).glob("*.yaml"))
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+SCHEDULERS = sorted(f"scheduler/{p.stem}" for p in (CONF / "scheduler").glob("*.yaml") if p.stem != "none")
 
 # Arguments with a default that a preset leaves out on purpose. A preset lists every other
 # one, so `model.blocks.<block>.<argument>=...` needs no `+` and a grid over it launches.
 NOT_IN_PRESETS = {
     # how torch computes an optimizer step, not what it computes: not something to tune
     "torch.optim.Adam": {"foreach", "maximize", "capturable", "differentiable", "fused"},
+    # where a schedule starts; a resumed run gets it from its checkpoint
+    "torch.optim.lr_scheduler.CosineAnnealingLR": {"last_epoch"},
+    "torch.optim.lr_scheduler.StepLR": {"last_epoch"},
 }
 
 # Values a preset leaves to the model (`???`), for building it alone.
@@ -125,10 +129,11 @@ def _missing_arguments(config) -> list[str]:
             and p.name not in config and p.name not in NOT_IN_PRESETS.get(target, ())]
 
 
-@pytest.mark.parametrize("preset", [*PRESETS, "optimizer/adam"])
+@pytest.mark.parametrize("preset", [*PRESETS, "optimizer/adam", *SCHEDULERS])
 def test_preset_lists_every_argument_of_its_target(preset: str) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(preset)[preset.split("/")[0]]
+        cfg = compose(preset)
+    cfg = cfg.model.scheduler if preset in SCHEDULERS else cfg[preset.split("/")[0]]  # @package model
     assert _missing_arguments(cfg) == [], f"conf/{preset}.yaml: add these with their defaults"
 
 
