@@ -9,12 +9,13 @@ added to `EXAMPLE_INPUTS`.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 from plait.graph import Graph, Input
@@ -24,6 +25,18 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 PRESETS = sorted(f"{p.parent.name}/{p.stem}" for group in ("encoder", "fusion", "head")
                  for p in (CONF / group).glob("*.yaml"))
+MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+SCHEDULERS = sorted(f"scheduler/{p.stem}" for p in (CONF / "scheduler").glob("*.yaml") if p.stem != "none")
+
+# Arguments with a default that a preset leaves out on purpose. A preset lists every other
+# one, so `model.blocks.<block>.<argument>=...` needs no `+` and a grid over it launches.
+NOT_IN_PRESETS = {
+    # how torch computes an optimizer step, not what it computes: not something to tune
+    "torch.optim.Adam": {"foreach", "maximize", "capturable", "differentiable", "fused"},
+    # where a schedule starts; a resumed run gets it from its checkpoint
+    "torch.optim.lr_scheduler.CosineAnnealingLR": {"last_epoch"},
+    "torch.optim.lr_scheduler.StepLR": {"last_epoch"},
+}
 
 # Values a preset leaves to the model (`???`), for building it alone.
 REQUIRED = {"units": 3}
@@ -106,3 +119,42 @@ def test_a_training_step_logs_at_lightnings_default_interval() -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train")
     assert cfg.trainer.log_every_n_steps == 50
+
+
+def _missing_arguments(config) -> list[str]:
+    """The arguments with a default of the config's `_target_` that the config leaves out."""
+    target = config["_target_"]
+    parameters = inspect.signature(get_class(target).__init__).parameters.values()
+    return [p.name for p in parameters if p.default is not inspect.Parameter.empty
+            and p.name not in config and p.name not in NOT_IN_PRESETS.get(target, ())]
+
+
+@pytest.mark.parametrize("preset", [*PRESETS, "optimizer/adam", *SCHEDULERS])
+def test_preset_lists_every_argument_of_its_target(preset: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(preset)
+    cfg = cfg.model.scheduler if preset in SCHEDULERS else cfg[preset.split("/")[0]]  # @package model
+    assert _missing_arguments(cfg) == [], f"conf/{preset}.yaml: add these with their defaults"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_model_optimizer_lists_every_argument(model: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"model={model}"])
+    assert _missing_arguments(cfg.model.optimizer) == [], f"conf/model/{model}.yaml: optimizer"
+
+
+@pytest.mark.parametrize(("experiment", "block"), [("digits", "features"), ("vqa", "vision")])
+def test_a_preset_argument_and_weight_decay_take_a_plain_override(experiment: str, block: str,
+                                                                  tmp_path: Path) -> None:
+    """No `+` or `++` (the README): a cnn_small tower takes dropout, Adam weight_decay."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={experiment}", f"model.blocks.{block}.dropout=0.3",
+                                          "model.optimizer.weight_decay=0.01",
+                                          f"paths.output_dir={tmp_path}",
+                                          f"paths.data_dir={tmp_path / 'data'}"])
+    system = check(cfg).system  # builds the graph without fetching data
+    assert system.graph.get_block(block).dropout.p == 0.3
+    optimizer = system.configure_optimizers()
+    assert optimizer.param_groups[0]["weight_decay"] == 0.01
+    assert optimizer.param_groups[0]["betas"] == (0.9, 0.999)

@@ -4,10 +4,13 @@ run per combination, the wandb runs grouped by sweep; and the sweep report on th
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
+from tests.sweeps.conftest import ROOT
 
 from plait.sweeps.report import main as report_main
 from plait.sweeps.report import make_report
@@ -63,7 +66,8 @@ def test_report_tables_and_plots_the_grid(grid, tmp_path) -> None:
     names = {p.name for p in report.files}
     assert {"sweep.csv", "sweep.md", "metric_vs_weight_digit.png"} <= names
     assert (tmp_path / "metric_vs_weight_digit.png").read_bytes()[:4] == b"\x89PNG"
-    assert "| weight/digit |" in (tmp_path / "sweep.md").read_text()
+    assert "| weight/digit |" in (tmp_path / "sweep.md").read_text()  # the grid's axis
+    assert "(grid, 2 of 2 runs finished)" in report.markdown
 
 
 def test_report_cli_prints_the_table(grid, tmp_path, capsys) -> None:
@@ -76,3 +80,42 @@ def test_a_grid_over_a_weight_of_no_output_stops_before_any_run(train_cli, tmp_p
     assert result.returncode == 1
     assert "Could not override 'model.outputs.agee.weight'" in result.stderr  # Hydra's message
     assert not list(tmp_path.glob("digits/multiruns/*/0"))  # no run started
+
+
+@pytest.fixture(scope="module")
+def stopped_grid(train_cli, tiny, tmp_path_factory) -> Path:
+    """A 2 x 2 grid stopped at its second job: a learning rate of -1 is a config error, which
+    ends a multirun. Its one finished run has `scheduler=none`, as had the failed one."""
+    log_dir = tmp_path_factory.mktemp("stopped")
+    result = train_cli(["-m", *tiny, "logger=csv", "scheduler=none,cosine",
+                        "model.optimizer.lr=0.003,-1"], log_dir)
+    assert result.returncode == 1 and "Invalid learning rate" in result.stderr, result.stderr[-3000:]
+    (sweep,) = (log_dir / "digits" / "multiruns").iterdir()
+    return sweep
+
+
+def markdown_rows(text: str) -> list[dict[str, str]]:
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|")))) for line in lines[1:]]
+
+
+def test_report_of_a_stopped_grid_keeps_its_axes_says_what_was_fixed_and_counts_the_grid(
+        stopped_grid, tiny, tmp_path) -> None:
+    """The real script: every job of the grid a row, the jobs never run marked, the fixed
+    overrides and the single-output weight said once above the table, not as columns."""
+    result = subprocess.run([sys.executable, "scripts/sweep_report.py", str(stopped_grid),
+                             "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "(grid, 1 of 4 runs finished: 1 failed, 2 not run)" in out
+    typed = [*tiny, "logger=csv", f"paths.log_dir={stopped_grid.parents[2]}"]
+    assert "Fixed: " + " ".join(f"`{o}`" for o in typed) + " `weight/digit=1` `balancing=fixed`" in out
+    rows = markdown_rows(out)
+    assert [(r["run"], r["state"], r["scheduler"], r["model.optimizer.lr"]) for r in rows] == [
+        ("0", "COMPLETE", "none", "0.003"), ("1", "FAIL", "none", "-1"),
+        ("2", "NOT RUN", "cosine", "0.003"), ("3", "NOT RUN", "cosine", "-1")]
+    assert "weight/digit" not in rows[0] and "trainer.max_epochs" not in rows[0]
+    assert rows[0]["best val/digit/acc"] and not rows[2]["best val/digit/acc"]
+    assert (tmp_path / "sweep.md").read_text().strip() == out.split("\n\nwritten: ")[0].strip()

@@ -76,6 +76,7 @@ def test_failed_and_pruned_trials_are_recorded_and_the_sweep_goes_on(train_cli, 
     assert all(list(t.intermediate_values) == [0] for t in trials if t.state.name == "PRUNED")
     table = make_report(folder).table.set_index("model.optimizer.lr")
     assert table.loc["-1.0", "state"] == "FAIL" and table.loc["0.003", "epochs"] == 1
+    assert table.loc["0.003", "state"] == "PRUNED"
 
 
 def test_bad_search_input_is_refused_before_any_trial(train_cli, tmp_path) -> None:

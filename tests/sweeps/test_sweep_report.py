@@ -1,4 +1,5 @@
-"""The sweep report on a sweep folder built here: table, Pareto front, plots, bad folders."""
+"""The sweep report on a sweep folder built here: table, Pareto front, plots, bad folders.
+(`tests/sweeps/test_grid_sweep.py` reports on real multiruns.)"""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ RUNS = {"0": ((0.1, 1.0), [0.80, 0.78], [0.88, 0.90]),
 
 def write_run(folder: Path, weights: tuple[float, float], mae: list[float],
               auroc: list[float]) -> None:
-    """A run folder as plait writes it: `.hydra/` files and `csv/metrics.csv`."""
+    """A run folder as plait writes it: `.hydra/` files, `csv/metrics.csv` and, the run
+    done, `.plait/finished`."""
     config = {"optimized_metric": "val/income/auroc", "optimized_mode": "max",
               "paths": {"output_dir": "${hydra:runtime.output_dir}"},  # unresolvable here
               "model": {"loss_balancing": "fixed", "outputs": {
@@ -39,6 +41,12 @@ def write_run(folder: Path, weights: tuple[float, float], mae: list[float],
                  "test/income/auroc": max(auroc) - 0.01})
     (folder / "csv").mkdir()
     pd.DataFrame(rows).to_csv(folder / "csv" / "metrics.csv", index=False)
+    (folder / ".plait").mkdir()
+    (folder / ".plait" / "finished").write_text("fit and test completed\n")
+
+
+def table_header(markdown: str) -> str:
+    return next(line for line in markdown.splitlines() if line.startswith("| run "))
 
 
 @pytest.fixture
@@ -72,7 +80,7 @@ def test_report_writes_table_and_plots(sweep_dir) -> None:
                      "tradeoff_age_income.png"]
     for path in report.files:
         assert path.parent == sweep_dir / "report" and path.stat().st_size > 0
-    assert report.markdown.splitlines()[2].startswith("| run | state | weight/age |")
+    assert table_header(report.markdown).startswith("| run | state | weight/age |")
 
 
 def test_pareto_front_keeps_the_runs_nothing_beats() -> None:
@@ -104,6 +112,24 @@ def test_a_sweep_without_runs_is_named(tmp_path) -> None:
 
 def test_metrics_option_keeps_only_the_named_metrics(sweep_dir, capsys) -> None:
     assert main([str(sweep_dir), "--metrics", "auroc"]) == 0
-    header = capsys.readouterr().out.splitlines()[2]
+    header = table_header(capsys.readouterr().out)
     assert "test/income/auroc" in header and "test/age/mae" not in header
     assert "weight/age" in header and "best val/income/auroc" in header
+
+
+def test_settings_every_run_shared_are_said_once_not_as_columns(sweep_dir) -> None:
+    """No `multirun.yaml` overrides here: what every run was given counts as fixed."""
+    report = make_report(sweep_dir)
+    assert "weight/income" not in report.table and "balancing" not in report.table
+    assert report.fixed == ["experiment=adult_multitask", "weight/income=1", "balancing=fixed"]
+    assert "Fixed: `experiment=adult_multitask` `weight/income=1` `balancing=fixed`" in report.markdown
+    csv = pd.read_csv(sweep_dir / "report" / "sweep.csv")
+    assert list(csv["weight/income"]) == [1.0] * 4  # the CSV keeps every column
+    assert "(grid, 3 of 4 runs finished: 1 failed)" in report.markdown
+
+
+def test_a_run_that_logged_but_did_not_finish_is_unfinished(sweep_dir) -> None:
+    (sweep_dir / "1" / ".plait" / "finished").unlink()  # stopped after its epochs, before test
+    report = make_report(sweep_dir)
+    assert list(report.table["state"]) == ["COMPLETE", "UNFINISHED", "COMPLETE", "FAIL"]
+    assert "2 of 4 runs finished: 1 failed, 1 unfinished" in report.markdown

@@ -59,7 +59,7 @@ CASES = {
                                    "did you mean save_top_k"]),
     "logger argument unknown": (["+logger.csv.flush_every=3"], ["logger.csv.flush_every", "CSVLogger"]),
     "negative learning rate": (["model.optimizer.lr=-1"],
-                               ["model.optimizer", "torch.optim.adam.Adam(lr=-1)", "Invalid learning rate"]),
+                               ["model.optimizer", "torch.optim.adam.Adam(lr=-1,", "Invalid learning rate"]),
     "learning rate as text": (["model.optimizer.lr=fast"],
                               ["model.optimizer.lr", "expected a number", "'fast'"]),
     "scheduler argument as text": (

@@ -64,10 +64,10 @@ def train_commands(readme: str) -> list[list[str]]:
 
 
 def test_readme_has_train_commands(readme) -> None:
-    assert len(train_commands(readme)) >= 5
+    assert len(train_commands(readme)) >= 6
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(6))
 def test_train_commands_check(readme, compose_cfg, index) -> None:
     """Each checks: keys, trainer switches without +, model.compile (no device is claimed)."""
     check(compose_cfg(*train_commands(readme)[index], "mode=check"))

@@ -89,7 +89,7 @@ def test_a_killed_run_resumes_in_its_folder_losing_at_most_one_epoch(tmp_path) -
 
 def test_a_resumed_run_reaches_the_weights_of_an_uninterrupted_one(tmp_path) -> None:
     """With dropout and an adaptive balancer, so random state and balancer state both count."""
-    model = ["+model.blocks.features.dropout=0.5", "model.loss_balancing=dwa", "logger=csv"]
+    model = ["model.blocks.features.dropout=0.5", "model.loss_balancing=dwa", "logger=csv"]
     _train([*DIGITS, *model, "trainer.max_epochs=3"], tmp_path / "whole")
     _train([*DIGITS, *model, "trainer.max_epochs=2"], tmp_path / "parts")
     [first] = _runs(tmp_path / "parts")
@@ -101,7 +101,7 @@ def test_a_resumed_run_reaches_the_weights_of_an_uninterrupted_one(tmp_path) -> 
 
 
 def test_sigterm_saves_the_state_mid_epoch_and_the_resumed_run_loses_nothing(tmp_path) -> None:
-    model = ["+model.blocks.features.dropout=0.5", "data.batch_size=8", "trainer.max_epochs=3"]
+    model = ["model.blocks.features.dropout=0.5", "data.batch_size=8", "trainer.max_epochs=3"]
     _train([*DIGITS, *model], tmp_path / "whole")
     proc = _start([*DIGITS, *model], tmp_path / "parts")
     out = _stop_at(proc, "epoch 1/3", signal.SIGTERM, delay=0.3)  # into the second epoch

@@ -3,6 +3,9 @@
 Writes into `<sweep folder>/report/` (or `--out`): `sweep.csv` and `sweep.md` (weights ->
 each output's metrics and the objective), `metric_vs_<weight>.png` for every weight that
 varies, and `tradeoff_<a>_<b>.png` (two outputs' metrics, run by run, with the Pareto front).
+`sweep.md` counts the runs that finished against every job (a grid's not yet run too),
+says once what every run shared (`Fixed: trainer.max_epochs=30 ...`), and leaves out of the
+table the settings with one value throughout; `sweep.csv` keeps every column.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pandas as pd
 from plait.sweeps.plots import metric_vs_weight, tradeoff
 from plait.sweeps.runs import Sweep, SweepError, load_sweep
 from plait.sweeps.table import (
+    fixed_settings,
     keep_metrics,
     lower_is_better,
     objective_column,
@@ -32,9 +36,10 @@ from plait.sweeps.table import (
 class Report:
     """What a report wrote, and its table."""
 
-    table: pd.DataFrame
+    table: pd.DataFrame  # as sweep.md shows it: no column with one value throughout
     markdown: str
     files: list[Path]
+    fixed: list[str]  # what every run shared, `key=value`
 
 
 def make_report(folder: str | Path, out: str | Path | None = None,
@@ -56,10 +61,11 @@ def make_report(folder: str | Path, out: str | Path | None = None,
     table = sweep_table(sweep)
     out = Path(out) if out is not None else sweep.folder / "report"
     out.mkdir(parents=True, exist_ok=True)
-    shown = keep_metrics(table, metrics) if metrics else table
-    markdown = _markdown(sweep, shown)
+    kept = keep_metrics(table, metrics) if metrics else table
+    shown, fixed = fixed_settings(kept, sweep)
+    markdown = _markdown(sweep, shown, fixed)
     files = [out / "sweep.csv", out / "sweep.md"]
-    shown.to_csv(files[0], index=False)
+    kept.to_csv(files[0], index=False)
     files[1].write_text(markdown + "\n")
     metrics = [m for m in (primary_metric(table, sweep, o) for o in sweep.outputs) if m]
     metrics.append(objective_column(sweep))
@@ -71,14 +77,29 @@ def make_report(folder: str | Path, out: str | Path | None = None,
         x, y = primary_metric(table, sweep, a), primary_metric(table, sweep, b)
         if x and y:
             files.append(tradeoff(table, x, y, out / f"tradeoff_{a}_{b}.png"))
-    return Report(shown, markdown, files)
+    return Report(shown, markdown, files, fixed)
 
 
-def _markdown(sweep: Sweep, table: pd.DataFrame) -> str:
+STATE_WORDS = {"FAIL": "failed", "UNFINISHED": "unfinished", "PRUNED": "pruned",
+               "RUNNING": "running", "NOT RUN": "not run"}
+
+
+def run_count(table: pd.DataFrame) -> str:
+    """`9 of 12 runs finished: 1 failed, 2 not run`, from the table's states."""
+    states = table["state"].value_counts()
+    order = [*STATE_WORDS, *sorted(set(states.index) - set(STATE_WORDS) - {"COMPLETE"})]
+    others = [f"{states[s]} {STATE_WORDS.get(s, s.lower())}" for s in order if s in states]
+    return (f"{states.get('COMPLETE', 0)} of {len(table)} runs finished"
+            + (f": {', '.join(others)}" if others else ""))
+
+
+def _markdown(sweep: Sweep, table: pd.DataFrame, fixed: Sequence[str]) -> str:
     best_is = "max" if sweep.mode == "max" else "min"
-    lines = [f"Sweep `{sweep.folder}` ({sweep.kind}, {len(sweep.runs)} runs). Objective: "
+    lines = [f"Sweep `{sweep.folder}` ({sweep.kind}, {run_count(table)}). Objective: "
              f"{best_is} of `{sweep.objective}` over epochs; output metrics from "
              f"{'the best checkpoint on the test split' if any(c.startswith('test/') for c in table) else 'the best epoch on val'}."]
+    if fixed:
+        lines.append("Fixed: " + " ".join(f"`{f}`" for f in fixed))
     if lower_is_better(sweep.objective) and sweep.objective.endswith("/loss") and \
             sweep.objective.count("/") == 1 and table.filter(like="weight/").nunique().max() > 1:
         lines.append(f"Note: `{sweep.objective}` is the weighted sum of the losses, so it is not "

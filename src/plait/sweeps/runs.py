@@ -1,8 +1,9 @@
 """Read a sweep folder: its runs, their configs, logged metrics and (Optuna) trial states.
 
 A sweep folder is what a Hydra multirun writes: `multirun.yaml` and one folder per run
-(`.hydra/config.yaml`, `.hydra/overrides.yaml`, `csv/metrics.csv`). plait's Optuna sweeper
-adds `optuna.db`, which holds each trial's state (complete, pruned, failed).
+(`.hydra/config.yaml`, `.hydra/overrides.yaml`, `csv/metrics.csv`; `.plait/finished` once
+fit and test are done). plait's Optuna sweeper adds `optuna.db`, which holds each trial's
+state (complete, pruned, failed).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from typing import Any
 
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
+
+from plait.sweeps.grid import Grid, load_grid
+from plait.train.resume import finished
 
 DB_NAME = "optuna.db"
 
@@ -29,8 +33,9 @@ class SweepRun:
     Attributes:
         name: its folder's name (the job number; in an Optuna sweep, the trial number).
         folder: its folder.
-        state: COMPLETE, PRUNED, FAIL or RUNNING (from Optuna), else COMPLETE when the
-            objective was logged and FAIL when not.
+        state: COMPLETE, PRUNED, FAIL or RUNNING (from Optuna); else COMPLETE when the run
+            finished (fit and test), UNFINISHED when it logged the objective but stopped
+            (or still runs), FAIL when it logged no objective.
         overrides: the overrides it ran with.
         config: its composed config (read a key with `setting`).
         metrics: its CSV log, one row per epoch (last value of each column), or None.
@@ -48,7 +53,13 @@ class SweepRun:
 
 @dataclass
 class Sweep:
-    """A sweep folder read: its runs, and what they optimised."""
+    """A sweep folder read: its runs, what they optimised, and what was launched.
+
+    Attributes:
+        grid: the axes, fixed overrides and jobs of `multirun.yaml`; None when it records none.
+        not_run: the grid's jobs that have no folder (the sweep stopped before them), by job
+            number: their overrides.
+    """
 
     folder: Path
     kind: str  # grid | optuna
@@ -56,6 +67,8 @@ class Sweep:
     objective: str
     mode: str
     outputs: list[str]
+    grid: Grid | None = None
+    not_run: dict[str, list[str]] | None = None
 
 
 def load_sweep(folder: str | Path) -> Sweep:
@@ -74,7 +87,7 @@ def load_sweep(folder: str | Path) -> Sweep:
             "by `python train.py -m ...`) or optuna.db, e.g. logs/<task>/multiruns/<time>/ or "
             "logs/<task>/optuna/<study>/")
     run_dirs = sorted((p for p in folder.iterdir() if (p / ".hydra" / "config.yaml").is_file()),
-                      key=_run_order)
+                      key=lambda p: run_order(p.name))
     if not run_dirs:
         raise SweepError(f"sweep folder {folder}: holds no runs yet (no <run>/.hydra/config.yaml)")
     states = _trial_states(folder) if db.is_file() else {}
@@ -83,7 +96,12 @@ def load_sweep(folder: str | Path) -> Sweep:
     mode = setting(configs[0], "optimized_mode") or "min"
     runs = [_run(p, c, states, objective) for p, c in zip(run_dirs, configs)]
     outputs = list(setting(configs[0], "model.outputs") or {})
-    return Sweep(folder, "optuna" if states else "grid", runs, str(objective), str(mode), outputs)
+    grid = load_grid(folder)
+    launched = {tuple(run.overrides) for run in runs}
+    not_run = {str(n): job for n, job in enumerate(grid.jobs or []) if tuple(job) not in launched} \
+        if grid else {}
+    return Sweep(folder, "optuna" if states else "grid", runs, str(objective), str(mode), outputs,
+                 grid, not_run)
 
 
 def setting(config: DictConfig, key: str) -> Any:
@@ -102,7 +120,8 @@ def _run(folder: Path, config: DictConfig, states: dict[str, str], objective: st
     csv = folder / "csv" / "metrics.csv"
     metrics = per_epoch(pd.read_csv(csv)) if csv.is_file() and csv.stat().st_size else None
     logged = metrics is not None and objective in metrics and metrics[objective].notna().any()
-    state = states.get(folder.name, "COMPLETE" if logged else "FAIL")
+    state = states.get(folder.name) or (
+        "COMPLETE" if finished(folder) else "UNFINISHED" if logged else "FAIL")
     start = (folder / ".hydra" / "config.yaml").stat().st_mtime
     end = max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=start)
     return SweepRun(folder.name, folder, state, overrides, config, metrics, end - start)
@@ -149,5 +168,6 @@ def _load(path: Path) -> Any:
     return OmegaConf.load(path) if path.is_file() else OmegaConf.create()
 
 
-def _run_order(path: Path) -> tuple[int, str]:
-    return (int(path.name), "") if path.name.isdigit() else (1 << 30, path.name)
+def run_order(name: str) -> tuple[int, str]:
+    """Sorts run names as job numbers: 2 before 10; other names after them."""
+    return (int(name), "") if name.isdigit() else (1 << 30, name)

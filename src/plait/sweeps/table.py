@@ -1,5 +1,5 @@
 """A sweep as one table: per run, the weights and settings swept, each output's metrics and
-the objective."""
+the objective; and the settings every run shared, said once."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from plait.sweeps.runs import Sweep, SweepRun, best_epoch, last_value, setting
+from plait.sweeps.runs import Sweep, SweepRun, best_epoch, last_value, run_order, setting
 
 LOWER_IS_BETTER = ("loss", "mse", "mae", "rmse", "error")
+NOT_RUN = "NOT RUN"  # a job of the grid that has no folder: the sweep stopped before it
 
 
 def lower_is_better(metric: str) -> bool:
@@ -35,10 +36,11 @@ def metric_stage(sweep: Sweep) -> str:
 
 
 def sweep_table(sweep: Sweep) -> pd.DataFrame:
-    """One row per run: run, state, swept settings, each output's weight, the best objective,
-    each output's metrics (test, else val at the best epoch), epochs and seconds."""
+    """One row per job: run, state, swept settings, each output's weight and the balancing,
+    the best objective, each output's metrics (test, else val at the best epoch), epochs and
+    seconds. A job of the grid that never started is a row too, state `NOT RUN`."""
     stage = metric_stage(sweep)
-    swept = swept_keys(sweep.runs)
+    swept = setting_keys(sweep)
     rows = []
     for run in sweep.runs:
         row: dict[str, object] = {"run": run.name, "state": run.state}
@@ -54,11 +56,52 @@ def sweep_table(sweep: Sweep) -> pd.DataFrame:
         row["epochs"] = _epochs(run, sweep.objective)
         row["seconds"] = None if run.seconds is None else round(run.seconds)
         rows.append(row)
+    for name, job in (sweep.not_run or {}).items():
+        given = _as_dict(job)
+        rows.append({"run": name, "state": NOT_RUN, **{key: given.get(key) for key in swept},
+                     **{weight_column(o): _number(given.get(setting_key(weight_column(o))))
+                        for o in sweep.outputs},
+                     "balancing": given.get(setting_key("balancing"))})
+    rows.sort(key=lambda row: run_order(row["run"]))
     table = pd.DataFrame(rows)
     table = table[[c for c in table.columns if c not in ("epochs", "seconds")] + ["epochs", "seconds"]]
-    if table["balancing"].nunique(dropna=False) == 1 and table["balancing"].iloc[0] == "fixed":
-        table = table.drop(columns="balancing")
-    return table
+    return table.astype({"epochs": "Int64", "seconds": "Int64"})  # whole numbers, blank if not run
+
+
+def setting_keys(sweep: Sweep) -> list[str]:
+    """The override keys shown as columns: the grid's axes (from `multirun.yaml`, so a grid
+    stopped early keeps every axis), then any other key whose value differs between runs;
+    less the weights and the balancing strategy (columns of their own)."""
+    axes = sweep.grid.axes if sweep.grid else []
+    return [k for k in dict.fromkeys([*axes, *swept_keys(sweep.runs)])
+            if not _is_weight_key(k) and k != setting_key("balancing")]
+
+
+def setting_key(column: str) -> str:
+    """The config key a settings column shows: `weight/age` -> `model.outputs.age.weight`."""
+    if column.startswith("weight/"):
+        return f"model.outputs.{column.split('/', 1)[1]}.weight"
+    return "model.loss_balancing" if column == "balancing" else column
+
+
+def fixed_settings(table: pd.DataFrame, sweep: Sweep) -> tuple[pd.DataFrame, list[str]]:
+    """The table less its settings columns with one value in every run, and what every run
+    shared: the overrides held fixed (from `multirun.yaml`, else those every run was given),
+    then each dropped column as `column=value`. A grid's axes stay columns."""
+    fixed = list(sweep.grid.fixed) if sweep.grid else _common_overrides(sweep.runs)
+    typed = {f.split("=", 1)[0].lstrip("+~") for f in fixed}
+    axes = set(sweep.grid.axes if sweep.grid else [])
+    ran = table[table["state"] != NOT_RUN]
+    settings = [c for c in table.columns if c in setting_keys(sweep) or c == "balancing"
+                or c.startswith("weight/")]
+    for column in settings:
+        if setting_key(column) in axes or ran[column].nunique(dropna=False) > 1:
+            continue
+        values = ran[column].dropna()
+        table = table.drop(columns=column)
+        if setting_key(column) not in typed and len(values):
+            fixed.append(f"{column}={cell(values.iloc[0])}")
+    return table, fixed
 
 
 def keep_metrics(table: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
@@ -76,8 +119,7 @@ def swept_keys(runs: Sequence[SweepRun]) -> list[str]:
             values.setdefault(key, set()).add(value)
     return [k for k, v in values.items()
             if (len(v) > 1 or any(k not in _overrides(r) for r in runs))
-            and not (k.startswith("model.outputs.") and k.endswith(".weight"))
-            and k != "model.loss_balancing"]  # shown as `balancing`
+            and not _is_weight_key(k) and k != "model.loss_balancing"]  # shown as `balancing`
 
 
 def metric_columns(table: pd.DataFrame, output: str) -> list[str]:
@@ -98,13 +140,15 @@ def primary_metric(table: pd.DataFrame, sweep: Sweep, output: str) -> str | None
     return columns[-1] if columns else None
 
 
+def cell(value: object) -> str:
+    """A value as the report shows it: numbers to 4 significant digits, blank for none."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     """A GitHub markdown table; numbers to 4 significant digits."""
-    def cell(value: object) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return ""
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
-
     lines = ["| " + " | ".join(table.columns) + " |",
              "|" + "|".join("---" for _ in table.columns) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |"
@@ -113,8 +157,31 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 def _overrides(run: SweepRun) -> dict[str, str]:
-    pairs = (o.split("=", 1) for o in run.overrides if "=" in o)
+    return _as_dict(run.overrides)
+
+
+def _as_dict(overrides: Sequence[str]) -> dict[str, str]:
+    """`key=value` overrides by key, without `+`/`~` and `hydra.*`."""
+    pairs = (o.split("=", 1) for o in overrides if "=" in o)
     return {k.lstrip("+~"): v for k, v in pairs if not k.lstrip("+~").startswith("hydra.")}
+
+
+def _common_overrides(runs: Sequence[SweepRun]) -> list[str]:
+    """The overrides every run was given, with one value."""
+    return [o for o in runs[0].overrides
+            if "=" in o and not o.lstrip("+~").startswith("hydra.")
+            and all(o in run.overrides for run in runs)]
+
+
+def _is_weight_key(key: str) -> bool:
+    return key.startswith("model.outputs.") and key.endswith(".weight")
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
 
 
 def _override_value(run: SweepRun, key: str) -> str | None:
