@@ -8,12 +8,16 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from torch.utils.data import DistributedSampler
 
-from plait.data import DataError, MNISTPairsDataModule
+from plait.data import DataError, MNISTDataModule, MNISTPairsDataModule
 from plait.data.base import ResumedSampler
 from plait.data.mnist_pairs import EpochRows, FreshPairs, draw_pairs
 from plait.data.sources.mnist import load_mnist
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +118,7 @@ def _digest(a: np.ndarray, b: np.ndarray, same: np.ndarray) -> str:
 
 def _module(cache: Path, **kwargs) -> MNISTPairsDataModule:
     data = MNISTPairsDataModule(cache_dir=str(cache), **kwargs)
+    data.prepare_data()
     data.setup()
     return data
 
@@ -172,6 +177,7 @@ def _epoch_rows(loader) -> list[int]:
 def test_the_loader_serves_each_epochs_own_pairs(plait_cache: Path, num_workers: int):
     data = MNISTPairsDataModule(cache_dir=str(plait_cache), train_pairs="per_epoch", batch_size=1000,
                                 num_workers=num_workers)
+    data.prepare_data()
     data.setup()
     loader, train = data.train_dataloader(), data.splits["train"]
     assert len(loader) == 7
@@ -279,3 +285,37 @@ def test_a_resumed_fit_trains_on_the_pairs_of_an_uninterrupted_one(plait_cache: 
         assert resumed.seen[1] == whole.seen[1] and 0 not in resumed.seen
     else:  # the rest of epoch 1, in the same order
         assert resumed.seen[1] == whole.seen[1][32:]  # after its first two batches of 16
+
+
+def _experiment(cache: Path, *overrides: str):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("train", overrides=["experiment=siamese_digits", f"paths.data_dir={cache}",
+                                           *overrides])
+
+
+def test_siamese_digits_trains_on_fresh_pairs_and_tests_on_the_references_pairs(plait_cache: Path):
+    """experiments/siamese_digits: 28,000 fresh pairs an epoch, and the 1,000 val and 2,000
+    test pairs that the 0.9645 of two digit-classifier predictions was measured on."""
+    cfg = _experiment(plait_cache)
+    assert (cfg.trainer.max_epochs, cfg.data.batch_size, cfg.seed) == (20, 32, 42)
+    data = instantiate(cfg.data)
+    assert (data.train_pairs, data.train_pairs_per_image) == ("per_epoch", 8)
+    data.prepare_data()
+    data.setup()
+    assert [len(data.splits[s]) for s in ("train", "val", "test")] == [28000, 1000, 2000]
+    for split in ("val", "test"):
+        s = data.splits[split]
+        assert _digest(s.a, s.b, s.same) == BEFORE[42][split]
+
+
+def test_the_readmes_reference_reads_the_pairs_images_from_the_digit_test_split(plait_cache: Path):
+    """The README compares two `digits_inception` predictions per test pair: the pair's rows
+    index the test split of MNISTDataModule with the same seed; true labels score 1.0."""
+    pairs = MNISTPairsDataModule(cache_dir=str(plait_cache), seed=42)
+    digits = MNISTDataModule(cache_dir=str(plait_cache), seed=42)
+    for data in (pairs, digits):
+        data.prepare_data()
+        data.setup()
+    test, labels = pairs.splits["test"], digits.splits["test"].columns["digit"]
+    assert np.mean((labels[test.a] == labels[test.b]) == test.same) == 1.0
+    assert np.mean(test.same == 0) == 0.5  # always "different"
