@@ -227,7 +227,9 @@ def resumed(sampler: DistributedSampler, trainer: L.Trainer | None, batch_size: 
     loop = getattr(trainer, "fit_loop", None)
     if loop is None or not loop.restarting:
         return sampler
-    done = loop.epoch_loop.batch_progress.current.completed * batch_size
+    # `processed`, not `completed`: a checkpoint written at a step's end (`every_n_train_steps`)
+    # has the step trained but not yet counted complete, and Lightning resumes after it.
+    done = loop.epoch_loop.batch_progress.current.processed * batch_size
     if not 0 < done < len(sampler):
         return sampler  # resumed at an epoch's end: Lightning starts the next epoch itself
     return ResumedSampler(sampler, epoch=loop.epoch_progress.current.processed, skip=done)
