@@ -1,4 +1,5 @@
-"""The tweet experiments (`headline`, `tweet_siamese`, `posts`) take real steps on a slice."""
+"""The tweet experiments (`headline`, `tweet_siamese`, `posts` and the seeds' exact models
+`tweet_siamese_lstm`, `posts_book`) take real steps on a slice."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def _compose(*overrides: str):
         return compose("train", overrides=list(overrides))
 
 
-@pytest.mark.parametrize("experiment", ["headline", "headline_python", "tweet_siamese", "posts"])
+@pytest.mark.parametrize("experiment", ["headline", "headline_python", "tweet_siamese",
+                                        "tweet_siamese_lstm", "posts", "posts_book"])
 def test_one_fast_step_on_real_tweets(experiment: str, plait_cache: Path, tmp_path: Path):
     cfg = _compose(f"experiment={experiment}", *FAST, f"paths.output_dir={tmp_path}",
                    f"paths.data_dir={plait_cache}")
@@ -30,11 +32,43 @@ def test_one_fast_step_on_real_tweets(experiment: str, plait_cache: Path, tmp_pa
     assert cfg.optimized_metric in metrics
 
 
-def test_siamese_without_hidden_layer_is_the_guides_exact_model(tmp_path: Path):
-    cfg = _compose("experiment=tweet_siamese", "mode=check", "model.blocks.joint.hidden=[]",
-                   f"paths.output_dir={tmp_path}", f"paths.data_dir={tmp_path / 'data'}")
-    graph = check(cfg).system.graph
+def _checked_graph(tmp_path: Path, *overrides: str):
+    cfg = _compose(*overrides, "mode=check", f"paths.output_dir={tmp_path}",
+                   f"paths.data_dir={tmp_path / 'data'}")
+    return check(cfg).system.graph
+
+
+def test_siamese_lstm_without_hidden_layer_is_the_guides_exact_model(tmp_path: Path):
+    graph = _checked_graph(tmp_path, "experiment=tweet_siamese_lstm", "model.blocks.joint.hidden=[]")
     assert sum(p.numel() for p in graph.parameters()) == 673_280 + 129  # LSTM + Dense(1)
+
+
+def test_siamese_default_reads_both_tweets_with_one_encoder(tmp_path: Path):
+    graph = _checked_graph(tmp_path, "experiment=tweet_siamese")
+    for block in ("embed", "pool", "drop", "project"):
+        assert len(graph.nodes_of(graph.blocks[block])) == 2, block
+    assert type(graph.blocks["merge"]).__name__ == "Multiply"
+    # Embedding(10000, 128) + Dense(64, tanh) + Dense(1), counted once though called twice
+    assert sum(p.numel() for p in graph.parameters()) == 1_280_000 + 8_256 + 65
+
+
+def test_posts_default_is_one_shared_encoder_under_three_heads(tmp_path: Path):
+    cfg = _compose("experiment=posts", "mode=check", f"paths.output_dir={tmp_path}",
+                   f"paths.data_dir={tmp_path / 'data'}")
+    assert {k: v.weight for k, v in cfg.model.outputs.items()} == {
+        "favorites": 1.0, "android": 3.0, "hour": 3.0}
+    graph = check(cfg).system.graph
+    assert [type(graph.blocks[b]).__name__ for b in ("embed", "pool", "drop", "dense")] == [
+        "Embedding", "GlobalAveragePool1D", "Dropout", "MLP"]
+    for head in ("favorites", "android", "hour"):
+        [node] = graph.nodes_of(graph.blocks[head])
+        assert node.connected_to == ["dense"], head
+
+
+def test_posts_book_is_the_books_network(tmp_path: Path):
+    graph = _checked_graph(tmp_path, "experiment=posts_book")
+    cnn = graph.blocks["cnn"]
+    assert cnn.channels == (128, 256, 256, 256, 256) and cnn.pool_after == (0, 2)
 
 
 def test_a_sweep_over_a_python_graph_builders_argument(plait_cache: Path, tmp_path: Path):
