@@ -43,8 +43,10 @@ def test_scheduler_group_sets_the_models_schedule(compose_cfg, tmp_path, experim
 def test_without_the_group_a_model_keeps_its_own_schedule(compose_cfg, tmp_path) -> None:
     data = f"paths.data_dir={tmp_path / 'data'}"
     assert scheduler_of(compose_cfg("experiment=digits", "mode=check", data))[0] is None
-    siamese, _ = scheduler_of(compose_cfg("experiment=siamese_digits", "mode=check", data))
-    assert isinstance(siamese, lr_scheduler.CosineAnnealingLR) and siamese.T_max == 30
+    cfg = compose_cfg("experiment=siamese_digits", "mode=check", data)
+    siamese, _ = scheduler_of(cfg)
+    assert isinstance(siamese, lr_scheduler.CosineAnnealingLR)
+    assert siamese.T_max == cfg.trainer.max_epochs == 20  # its own cosine over its 20 epochs
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
