@@ -133,3 +133,16 @@ def test_a_run_that_logged_but_did_not_finish_is_unfinished(sweep_dir) -> None:
     report = make_report(sweep_dir)
     assert list(report.table["state"]) == ["COMPLETE", "UNFINISHED", "COMPLETE", "FAIL"]
     assert "2 of 4 runs finished: 1 failed, 1 unfinished" in report.markdown
+
+
+def test_split_option_shows_val_at_each_runs_best_epoch_though_runs_were_tested(sweep_dir, capsys) -> None:
+    assert main([str(sweep_dir), "--split", "val"]) == 0
+    out = capsys.readouterr().out
+    header = table_header(out)
+    assert "val/age/mae" in header and "test/age/mae" not in header
+    assert "output metrics from the best epoch on val" in out
+    table = make_report(sweep_dir, split="val").table
+    # the epoch of the best val/income/auroc: the last of runs 0-2
+    assert table["val/age/mae"].tolist()[:3] == pytest.approx([0.78, 0.64, 0.60])
+    with pytest.raises(SweepError, match="split: expected val or test, received 'train'"):
+        make_report(sweep_dir, split="train")

@@ -44,7 +44,7 @@ class Report:
 
 def make_report(folder: str | Path, out: str | Path | None = None,
                 pairs: Sequence[tuple[str, str]] | None = None,
-                metrics: Sequence[str] | None = None) -> Report:
+                metrics: Sequence[str] | None = None, split: str | None = None) -> Report:
     """Read a sweep folder and write its table and plots.
 
     Args:
@@ -53,12 +53,17 @@ def make_report(folder: str | Path, out: str | Path | None = None,
         pairs: output pairs to plot against each other; the first two outputs if None.
         metrics: the metric names the table keeps (`auroc`, `mae`); all if None. The plots
             use each output's first configured metric.
+        split: whose metrics the table shows: `val` (each run's best epoch, what a choice
+            should rest on) or `test` (the best checkpoint tested); None: test when any run
+            was tested, else val.
 
     Raises:
-        SweepError: not a sweep folder, or a pair naming no output.
+        SweepError: not a sweep folder, a pair naming no output, or an unknown split.
     """
     sweep = load_sweep(folder)
-    table = sweep_table(sweep)
+    if split not in (None, "val", "test"):
+        raise SweepError(f"split: expected val or test, received {split!r}")
+    table = sweep_table(sweep, split)
     out = Path(out) if out is not None else sweep.folder / "report"
     out.mkdir(parents=True, exist_ok=True)
     kept = keep_metrics(table, metrics) if metrics else table
@@ -128,13 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="two outputs to plot against each other (repeatable)")
     parser.add_argument("--metrics", metavar="M,N", help="the metrics the table keeps, "
                         "e.g. auroc,mae (default: all)")
+    parser.add_argument("--split", choices=("val", "test"), help="show each output's metrics "
+                        "on val (at the best epoch) or test (default: test when runs were tested)")
     args = parser.parse_args(argv)
     pairs = [tuple(p.split(",", 1)) for p in args.pair] if args.pair else None
     if pairs and any(len(p) != 2 for p in pairs):
         parser.error("--pair: expected two output names, e.g. --pair age,income")
     try:
         report = make_report(args.folder, args.out, pairs,
-                             args.metrics.split(",") if args.metrics else None)
+                             args.metrics.split(",") if args.metrics else None, args.split)
     except SweepError as err:
         print(f"sweep_report: {err}", file=sys.stderr)
         return 2

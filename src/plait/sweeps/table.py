@@ -35,11 +35,12 @@ def metric_stage(sweep: Sweep) -> str:
     return "val"
 
 
-def sweep_table(sweep: Sweep) -> pd.DataFrame:
+def sweep_table(sweep: Sweep, split: str | None = None) -> pd.DataFrame:
     """One row per job: run, state, swept settings, each output's weight and the balancing,
-    the best objective, each output's metrics (test, else val at the best epoch), epochs and
+    the best objective, each output's metrics (on `split`: `test`, the best checkpoint's, or
+    `val`, at the best epoch; None: test when any run was tested, else val), epochs and
     seconds. A job of the grid that never started is a row too, state `NOT RUN`."""
-    stage = metric_stage(sweep)
+    stage = split or metric_stage(sweep)
     swept = setting_keys(sweep)
     rows = []
     for run in sweep.runs:
