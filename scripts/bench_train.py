@@ -9,7 +9,9 @@ milliseconds per step plait adds over bare Lightning.
 
     python scripts/bench_train.py [--rounds 3] [--epochs 2] [--workloads w1,w2,w3] [--loader] [--device cuda] [--compile]
 
-`--epochs` counts the timed epochs of each run; one more runs first, untimed.
+`--epochs` counts the timed epochs of each run; one more runs first, untimed. `--compile`
+compiles plait's graph (`model.compile: true`) and adds a fourth way, the hand-written loop
+with its forward and losses through `torch.compile`: what compiling gives without plait.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from plait.train.build import build_callbacks, build_loggers, build_trainer
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 DEVICE = torch.device("cpu")  # --device cuda trains all three on the GPU
-COMPILE = False  # --compile: plait's graph with model.compile (its first epoch compiles, untimed)
+COMPILE = False  # --compile: plait's graph with model.compile, beside the hand-written loop
+# compiled (`torch.compile` of its forward and losses); each run's first epoch compiles, untimed
 
 
 @dataclass
@@ -94,20 +97,28 @@ WORKLOADS = {
 }
 
 
-def hand_loop(system: GraphSystem, data: ArrayDataModule, epochs: int) -> list[float]:
-    """The loop a user writes by hand: forward, the same weighted losses, backward, step.
-    Returns the seconds of each epoch."""
+def hand_loop(system: GraphSystem, data: ArrayDataModule, epochs: int, compiled: bool = False
+              ) -> list[float]:
+    """The loop a user writes by hand: forward, the same weighted losses, backward, step
+    (`compiled`: forward and losses through `torch.compile`). Returns each epoch's seconds."""
     system.to(DEVICE)
     graph, loss = system.graph, system.loss
     optimizer = torch.optim.Adam(graph.parameters(), lr=1e-3)
     graph.train()
+
+    def forward(batch: dict) -> torch.Tensor:
+        return loss(graph({n: batch[n] for n in graph.input_names}), batch)[0]
+
+    if compiled:
+        torch._dynamo.config.allow_rnn = True  # as plait's model.compile does
+        forward = torch.compile(forward)
     took = []
     for _ in range(epochs):
         start = time.perf_counter()
         for batch in data.train_dataloader():
             batch = {k: v.to(DEVICE, non_blocking=True) for k, v in batch.items()}
             optimizer.zero_grad(set_to_none=True)
-            total, _ = loss(graph({n: batch[n] for n in graph.input_names}), batch)
+            total = forward(batch)
             total.backward()
             optimizer.step()
         if DEVICE.type == "cuda":
@@ -177,6 +188,8 @@ def measure(workload: Workload, rounds: int, epochs: int) -> dict[str, float]:
     data = ArrayDataModule(inputs, targets, batch_size=workload.batch_size, val_fraction=0.0)
     data.setup("fit")
     seconds: dict[str, list[float]] = {"hand": [], "lightning": [], "plait": []}
+    if COMPILE:
+        seconds["hand compiled"] = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
             for way in seconds:
@@ -184,8 +197,8 @@ def measure(workload: Workload, rounds: int, epochs: int) -> dict[str, float]:
                 system = GraphSystem(workload.graph(), outputs=workload.outputs,
                                      compile=COMPILE and way == "plait")
                 out = Path(tmp) / f"{way}{r}"
-                if way == "hand":
-                    took = hand_loop(system, data, epochs + 1)
+                if way.startswith("hand"):
+                    took = hand_loop(system, data, epochs + 1, compiled=way == "hand compiled")
                 elif way == "lightning":
                     took = bare_lightning(system, data, epochs + 1, out)
                 else:
@@ -217,7 +230,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--workloads", default="w1,w2,w3")
     parser.add_argument("--loader", action="store_true", help="also the VQA loader's throughput")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--compile", action="store_true", help="plait with model.compile: true")
+    parser.add_argument("--compile", action="store_true",
+                        help="plait with model.compile: true, and the hand-written loop compiled")
     args = parser.parse_args(argv)
     global DEVICE, COMPILE
     DEVICE, COMPILE = torch.device(args.device), args.compile

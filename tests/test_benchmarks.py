@@ -36,3 +36,10 @@ def test_bench_startup_prints_each_way_and_the_differences() -> None:
                 "train.py logger=csv, first step"):
         assert re.search(rf"^{re.escape(way)}: \d+\.\d\d s", out, re.M), out
     assert re.search(r"^train\.py, first step over bare Lightning: [+-]\d+\.\d\d s", out, re.M), out
+
+
+def test_bench_train_compile_adds_the_hand_written_loop_compiled() -> None:
+    out = script("bench_train.py", "--rounds", "1", "--epochs", "1", "--workloads", "w1", "--compile")
+    line = next(line for line in out.splitlines() if line.startswith("W1"))
+    ways = re.findall(r"(hand compiled|hand|lightning|plait) [\d,]+ samples/s", line)
+    assert ways == ["hand", "lightning", "plait", "hand compiled"]
