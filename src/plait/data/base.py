@@ -164,6 +164,12 @@ class DictDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
 
+    def train_sampler(self, sampler: Sampler) -> Sampler:
+        """The training loader's sampler: this rank's seeded order, less the batches a resumed
+        fit already trained. A subclass may wrap it (`MNISTPairsDataModule` numbers its rows
+        by epoch); Lightning calls `set_epoch` on what this returns."""
+        return sampler
+
     def val_dataloader(self) -> DataLoader | list:
         return self._loader("val", shuffle=False)
 
@@ -178,7 +184,7 @@ class DictDataModule(L.LightningDataModule):
             return []  # Lightning skips a stage with no loaders
         sampler = shard_sampler(dataset, shuffle=shuffle, seed=self.seed, train=name == "train")
         if name == "train" and sampler is not None:
-            sampler = resumed(sampler, getattr(self, "trainer", None), self.batch_size)
+            sampler = self.train_sampler(resumed(sampler, getattr(self, "trainer", None), self.batch_size))
         # A loader's own generator: making its iterator draws nothing from the global one, so a
         # resumed run's dropout draws what the uninterrupted run's did.
         return DataLoader(

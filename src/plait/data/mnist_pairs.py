@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from torch.utils.data import Dataset, DistributedSampler, Sampler
 
 from plait.data.base import SPLITS
 from plait.data.checks import DataError, above_zero, distinct, one_of
@@ -229,11 +229,6 @@ class MNISTPairsDataModule(MNISTBase):
         # A subset would renumber the rows that carry the epoch; the draw itself is cut.
         return dataset if isinstance(dataset, FreshPairs) else super()._limited(dataset, name)
 
-    def train_dataloader(self) -> DataLoader:
-        loader = super().train_dataloader()
+    def train_sampler(self, sampler: Sampler) -> Sampler:
         dataset = self.splits["train"]
-        if isinstance(dataset, FreshPairs):
-            # A DataLoader's sampler is fixed once it is made; its batch sampler's is not.
-            # Lightning finds the wrapper there and calls its `set_epoch` every epoch.
-            loader.batch_sampler.sampler = EpochRows(loader.batch_sampler.sampler, len(dataset))
-        return loader
+        return EpochRows(sampler, len(dataset)) if isinstance(dataset, FreshPairs) else sampler
