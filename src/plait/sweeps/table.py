@@ -93,8 +93,8 @@ def fixed_settings(table: pd.DataFrame, sweep: Sweep) -> tuple[pd.DataFrame, lis
     typed = {f.split("=", 1)[0].lstrip("+~") for f in fixed}
     axes = set(sweep.grid.axes if sweep.grid else [])
     ran = table[table["state"] != NOT_RUN]
-    settings = [c for c in table.columns if c in setting_keys(sweep) or c == "balancing"
-                or c.startswith("weight/")]
+    keys = setting_keys(sweep)
+    settings = [c for c in table.columns if c in keys or c == "balancing" or c.startswith("weight/")]
     for column in settings:
         if setting_key(column) in axes or ran[column].nunique(dropna=False) > 1:
             continue
@@ -112,15 +112,12 @@ def keep_metrics(table: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
 
 
 def swept_keys(runs: Sequence[SweepRun]) -> list[str]:
-    """Override keys whose value differs between runs, less the weights and the balancing
-    strategy (shown from the config)."""
+    """Override keys whose value differs between runs (or that some runs lack)."""
     values: dict[str, set[str]] = {}
     for run in runs:
         for key, value in _overrides(run).items():
             values.setdefault(key, set()).add(value)
-    return [k for k, v in values.items()
-            if (len(v) > 1 or any(k not in _overrides(r) for r in runs))
-            and not _is_weight_key(k) and k != "model.loss_balancing"]  # shown as `balancing`
+    return [k for k, v in values.items() if len(v) > 1 or any(k not in _overrides(r) for r in runs)]
 
 
 def metric_columns(table: pd.DataFrame, output: str) -> list[str]:
