@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from plait.data import array_checks as given
 from plait.data.array_checks import SAMPLE_WEIGHT, Columns
 from plait.data.base import DictDataModule
-from plait.data.checks import DataError, check_fractions
+from plait.data.checks import DataError, fractions
 from plait.data.columns import ColumnDataset
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class ArrayDataModule(DictDataModule):
                  sample_weight: Any = None) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)
         owner = self.owner
-        check_fractions(val_fraction, test_fraction, owner)
+        self.check(fractions(val_fraction, test_fraction))
         self.predict_only = targets is None
         held_out = {"val": val_data, "test": test_data}
         if self.predict_only and any(d is not None for d in held_out.values()):

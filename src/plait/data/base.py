@@ -20,7 +20,7 @@ import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
-from plait.data.checks import DataError, at_least, check_fractions
+from plait.data.checks import DataError, at_least, fractions
 from plait.data.columns import collate_dicts
 from plait.data.fetch import build_cached_dir, require_cached_dir
 
@@ -36,7 +36,9 @@ def split_indices(n: int, *, val_fraction: float, test_fraction: float, seed: in
     Raises:
         DataError: the fractions are out of range or leave nothing to train on.
     """
-    check_fractions(val_fraction, test_fraction, owner)
+    problem = fractions(val_fraction, test_fraction)
+    if problem:
+        raise DataError(f"{owner}: {problem}")
     order = np.random.default_rng(seed).permutation(n)
     n_val, n_test = round(n * val_fraction), round(n * test_fraction)
     if n - n_val - n_test < 1:

@@ -71,12 +71,6 @@ def fractions(val_fraction: float, test_fraction: float) -> str | None:
     return None
 
 
-def check_fractions(val_fraction: float, test_fraction: float, owner: str) -> None:
-    """Raise a `DataError` unless both fractions lie in [0, 1) and sum below 1."""
-    problem = fractions(val_fraction, test_fraction)
-    if problem:
-        raise DataError(f"{owner}: {problem}")
-
 
 def image_keys(image_key: str | None, pixels_key: str | None, target_key: str) -> str | None:
     """Why an image data set's batch keys cannot be used: no view of the image, or a clash."""

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from plait.data.base import DictDataModule
-from plait.data.checks import DataError, check_fractions
+from plait.data.checks import DataError, fractions
 from plait.data.columns import ColumnDataset
 from plait.data.file_checks import DataFile, Field, check_exists, column, column_names, read_table
 
@@ -101,7 +101,7 @@ class FileDataModule(DictDataModule):
                    f"{sorted(self.provides)}." if unknown else None,
                    f"data.num_classes names {not_targets}, which are not targets; targets: "
                    f"{sorted(self.targets)}." if not_targets else None)
-        check_fractions(val_fraction, test_fraction, self.owner)
+        self.check(fractions(val_fraction, test_fraction))
         self.val_fraction = 0.0 if val_path else val_fraction
         self.test_fraction = 0.0 if test_path else test_fraction
 
