@@ -64,5 +64,15 @@ def test_the_learning_rate_follows_the_schedule_in_a_real_fit(compose_cfg, tmp_p
                       "logger=csv")
     train(cfg)
     with open(tmp_path / "csv" / "metrics.csv") as f:
-        logged = [float(r["lr-Adam"]) for r in csv.DictReader(f) if r.get("lr-Adam")]
-    assert logged == pytest.approx(expected)  # LearningRateMonitor: the lr of each epoch
+        logged = [float(r["train/lr"]) for r in csv.DictReader(f) if r.get("train/lr")]
+    assert logged == pytest.approx(expected)  # the lr each epoch trained with
+
+
+def test_a_run_without_loggers_trains_with_the_default_callbacks(compose_cfg, tmp_path) -> None:
+    """`~logger`: nothing in the default callbacks needs a logger (the learning rate is the
+    model's own epoch value, not a monitor callback's)."""
+    cfg = compose_cfg("experiment=digits", "~logger", "trainer.max_epochs=1", "data.limit=64",
+                      "trainer.limit_train_batches=2", "trainer.limit_val_batches=1")
+    train(cfg)
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert not list(tmp_path.rglob("metrics.csv"))

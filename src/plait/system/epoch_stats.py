@@ -1,39 +1,96 @@
-"""A stage's losses summed over its epoch on the device, for exact means across ranks."""
+"""A stage's epoch values: each loss averaged over examples and each output's metrics, fed a
+step at a time on the device and computed once, when the epoch ends."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from itertools import groupby
 
 import torch
+import torchmetrics as tm
 from torch import Tensor, nn
 
+# A metric update costs about as much for one batch as for sixteen, and on a small model
+# more than the training step itself; so predictions wait, and the metrics see them in one
+# update every FLUSH_STEPS steps, or sooner once they hold FLUSH_ELEMENTS numbers.
+FLUSH_STEPS = 16
+FLUSH_ELEMENTS = 1 << 22
 
-class EpochLosses(nn.Module):
-    """Each loss (the total first, then every output's) times its batch size, summed, and
-    the examples counted: one in-place add a step, no host sync, no logging call.
+Prepare = Callable[[str, Tensor, Tensor], tuple[Tensor, Tensor]]
 
-    Mid-epoch resumption starts the sums afresh (they are not in checkpoints): the epoch's
-    means then cover the steps after it.
+
+class EpochScores(nn.Module):
+    """Each loss (the total first, then every output's) times its batch size, summed in place,
+    and each output's metrics, updated with the predictions of several steps at once.
+
+    The sums and metric states are not in checkpoints: an epoch resumed mid-way reports the
+    steps after the resumption.
 
     Args:
-        count: how many losses a step gives.
+        output_names: the graph's outputs, in order.
+        metrics: each output's metric collection (empty for an output without metrics),
+            whose prefix names its values.
+        prepare: `(output, logits, target) -> (prediction, target)` as the metrics take them.
+        stage: the prefix of the loss values (`train` gives `train/loss`, `train/<output>/loss`).
     """
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, output_names: list[str], metrics: Mapping[str, tm.MetricCollection],
+                 prepare: Prepare, stage: str) -> None:
         super().__init__()
-        self.register_buffer("sums", torch.zeros(count), persistent=False)
-        self.register_buffer("examples", torch.zeros(()), persistent=False)
+        self.output_names = list(output_names)
+        self.metrics = nn.ModuleDict({f"out_{n}": metrics[n] for n in output_names})
+        self._measured = [n for n in output_names if len(metrics[n])]
+        self._prepare = prepare
+        self._keys = [f"{stage}/loss", *(f"{stage}/{n}/loss" for n in output_names)]
+        self.register_buffer("sums", torch.zeros(1 + len(output_names)), persistent=False)
+        self.examples = 0
+        self._pending: list[tuple[dict[str, Tensor], dict[str, Tensor]]] = []
+        self._held = 0
 
-    def update(self, losses: Tensor, size: int) -> None:
-        """Add one step: `losses` `(count,)`, the step's means over `size` examples."""
-        self.sums += losses.detach() * size
+    def names(self) -> list[str]:
+        """The names of the values `compute` gives: the losses', then each output's metrics'."""
+        return [*self._keys, *(k for n in self._measured for k in self.metrics[f"out_{n}"].keys(keep_base=False))]
+
+    def update(self, losses: Sequence[Tensor], size: int, logits: Mapping[str, Tensor],
+               targets: Mapping[str, Tensor]) -> None:
+        """Add one step: its losses (the total, then each output's), means over `size`
+        examples; its logits and targets for the metrics."""
+        with torch.no_grad():
+            self.sums.add_(torch.stack(losses), alpha=size)
         self.examples += size
+        if not self._measured:
+            return
+        step = {n: logits[n].detach() for n in self._measured}
+        self._pending.append((step, {n: targets[n] for n in self._measured}))
+        self._held += sum(v.numel() for v in step.values())
+        if len(self._pending) >= FLUSH_STEPS or self._held >= FLUSH_ELEMENTS:
+            self.flush()
 
-    def means(self, reduce: Callable[[Tensor], Tensor] | None = None) -> Tensor | None:
-        """The epoch means, summed over ranks by `reduce` first; None after no step. Resets."""
-        totals = torch.cat([self.sums, self.examples[None]])
+    def flush(self) -> None:
+        """Hand the waiting predictions to the metrics: consecutive steps of equal shapes in
+        one update (sequence outputs padded per batch differ)."""
+        with torch.no_grad():
+            for name in self._measured:
+                pairs = [(logits[name], targets[name]) for logits, targets in self._pending]
+                for _, run in groupby(pairs, key=lambda p: (p[0].shape[1:], p[1].shape[1:])):
+                    logits, targets = zip(*run)
+                    self.metrics[f"out_{name}"].update(*self._prepare(name, torch.cat(logits), torch.cat(targets)))
+        self._pending, self._held = [], 0
+
+    def compute(self, reduce: Callable[[Tensor], Tensor] | None = None) -> dict[str, Tensor] | None:
+        """The epoch's values by their logged keys, summed over ranks by `reduce` first (the
+        metrics sync themselves); None after no step. Starts the next epoch afresh."""
+        self.flush()
+        totals = torch.cat([self.sums, self.sums.new_tensor([self.examples])])
         if reduce is not None:
             totals = reduce(totals)
         self.sums.zero_()
-        self.examples.zero_()
-        return totals[:-1] / totals[-1] if totals[-1] > 0 else None
+        self.examples = 0
+        if not totals[-1] > 0:
+            return None
+        values = dict(zip(self._keys, totals[:-1] / totals[-1]))
+        for name in self._measured:
+            collection = self.metrics[f"out_{name}"]
+            values.update(collection.compute())
+            collection.reset()
+        return values

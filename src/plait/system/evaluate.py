@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from plait.losses import activation_fn
-from plait.system.metrics import as_tensor, metric_inputs, task_of
+from plait.system.epoch_stats import EpochScores
+from plait.system.metrics import as_tensor
 
 if TYPE_CHECKING:
     from plait.system.module import GraphSystem
@@ -61,32 +61,18 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
 
 
 def _scores(system: GraphSystem, batches: Iterator[dict[str, Tensor]]) -> dict[str, float]:
-    """Losses averaged over examples, and metrics as torchmetrics accumulate them."""
+    """Losses averaged over examples and metrics accumulated as in `trainer.test`, in fresh
+    copies of the system's test metrics (whatever a trainer's test left in them)."""
     outputs = system.graph.output_names
-    metrics = {n: system.test_metrics[f"out_{n}"].clone() for n in outputs}
+    metrics = {n: system.test_scores.metrics[f"out_{n}"].clone() for n in outputs}
     for collection in metrics.values():
-        collection.reset()  # the copies start empty, whatever a trainer's test left in them
-    activations = {n: activation_fn(system.loss.activations[n]) for n in outputs}
-    tasks = {n: task_of(system.loss.activations[n], system.graph.output_specs[n])[0] for n in outputs}
-    sums = dict.fromkeys(["total", *outputs], 0.0)
-    rows = 0
+        collection.reset()
+    scores = EpochScores(outputs, metrics, system.metric_inputs, STAGE).to(_device(system))
     for batch in batches:
         logits = system(batch)
         total, per_output = system.loss(logits, batch)
-        size = len(next(iter(logits.values())))
-        rows += size
-        sums["total"] += float(total) * size  # a batch's mean loss counts for its examples
-        for name in outputs:
-            sums[name] += float(per_output[name]) * size
-            if len(metrics[name]):
-                prediction = activations[name](logits[name])
-                metrics[name].update(*metric_inputs(tasks[name], prediction, batch[name]))
-    scores = {f"{STAGE}/loss": sums["total"] / rows}
-    for name in outputs:
-        scores[f"{STAGE}/{name}/loss"] = sums[name] / rows
-        if len(metrics[name]):
-            scores.update({key: float(value) for key, value in metrics[name].compute().items()})
-    return scores
+        scores.update([total, *per_output.values()], len(next(iter(logits.values()))), logits, batch)
+    return {key: float(value) for key, value in scores.compute().items()}
 
 
 def _named(values: Any, names: Sequence[str], what: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -17,7 +18,7 @@ from plait.graph import Graph, is_frozen
 from plait.losses import GradNorm, MultiOutputLoss, NonFiniteLoss, activation_fn
 from plait.spec import SpecError, build_graph
 from plait.system.compiling import compile_graph, compile_options
-from plait.system.epoch_stats import EpochLosses
+from plait.system.epoch_stats import EpochScores
 from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_of
 from plait.system.outputs import balancer, balancer_config, describe_outputs, output_configs
 
@@ -81,12 +82,11 @@ class GraphSystem(L.LightningModule):
         self._activations = {n: activation_fn(a) for n, a in self.loss.activations.items()}
         self._tasks = {n: task_of(self.loss.activations[n], graph.output_specs[n])[0] for n in names}
         for stage in STAGES:
-            setattr(self, f"{stage}_losses", EpochLosses(1 + len(names)))
-            setattr(self, f"{stage}_metrics", nn.ModuleDict({
-                f"out_{n}": output_metrics(self.outputs[n].get("metrics"), self.loss.activations[n],
-                                           graph.output_specs[n], f"model.outputs.{n}.metrics"
-                                           ).clone(prefix=f"{stage}/{n}/")
-                for n in names}))
+            setattr(self, f"{stage}_scores", EpochScores(names, {
+                n: output_metrics(self.outputs[n].get("metrics"), self.loss.activations[n],
+                                  graph.output_specs[n], f"model.outputs.{n}.metrics"
+                                  ).clone(prefix=f"{stage}/{n}/")
+                for n in names}, self.metric_inputs, stage))
         self.compile_options = compile_options(compile)
         if self.compile_options is not None:
             compile_graph(self.graph, self.compile_options)
@@ -110,23 +110,16 @@ class GraphSystem(L.LightningModule):
         return dict(zip(self.graph.output_names, out if isinstance(out, list) else [out]))
 
     def _step(self, batch: Mapping[str, Tensor], stage: str, batch_idx: int) -> Tensor:
-        """Loss and metric updates on the device; no logging call but every
+        """Loss and metric updates on the device (`EpochScores`); no logging call but every
         `log_every_n_steps` training steps (the step's loss and weights). Epoch values are
         logged once, when the stage's epoch ends (`_log_epoch`)."""
         logits = self(batch)
         training = stage == "train"
         total, per_output = self.loss(logits, batch, shared_params=self._shared if training else None)
-        losses = torch.stack([total, *per_output.values()]).detach()
-        self._check_finite(stage, batch_idx, losses)
+        if not math.isfinite(total.detach()):
+            self._non_finite(stage, batch_idx, total, per_output)
         size = next(iter(logits.values())).shape[0]
-        getattr(self, f"{stage}_losses").update(losses, size)
-        metrics = getattr(self, f"{stage}_metrics")
-        with torch.no_grad():
-            for name, value in logits.items():
-                collection = metrics[f"out_{name}"]
-                if len(collection):
-                    prediction = self._activations[name](value.detach())
-                    collection.update(*metric_inputs(self._tasks[name], prediction, batch[name]))
+        getattr(self, f"{stage}_scores").update([total, *per_output.values()], size, logits, batch)
         if training and self.trainer._logger_connector.should_update_logs:  # when Lightning writes logs
             weights = self.loss.balancer.weight_vector()
             self.log_dict({"train/loss_step": total.detach(),
@@ -138,37 +131,29 @@ class GraphSystem(L.LightningModule):
         """Log the stage's epoch values, synced across ranks: `<stage>/loss`, each output's
         `<stage>/<output>/loss` and metrics. Returns the losses' means by output name."""
         reduce = partial(self.trainer.strategy.reduce, reduce_op="sum") if self._trainer else None
-        means = getattr(self, f"{stage}_losses").means(reduce)
-        if means is None:
+        values = getattr(self, f"{stage}_scores").compute(reduce)
+        if values is None:
             return {}
-        names = self.graph.output_names
-        values = {f"{stage}/loss": means[0], **{f"{stage}/{n}/loss": means[i + 1] for i, n in enumerate(names)}}
-        for name in names:
-            collection = getattr(self, f"{stage}_metrics")[f"out_{name}"]
-            if len(collection):
-                values.update(collection.compute())  # synced by torchmetrics
-                collection.reset()
         self.log_dict(values, on_step=False, on_epoch=True, prog_bar=False, sync_dist=False)
-        return dict(zip(names, means[1:]))
+        return {n: values[f"{stage}/{n}/loss"] for n in self.graph.output_names}
 
-    def _check_finite(self, stage: str, batch_idx: int, losses: Tensor) -> None:
+    def metric_inputs(self, name: str, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """An output's logits and targets as its metrics take them: through the output's
+        activation, in the form torchmetrics expects for its task."""
+        return metric_inputs(self._tasks[name], self._activations[name](logits), target)
+
+    def _non_finite(self, stage: str, batch_idx: int, total: Tensor, per_output: Mapping[str, Tensor]) -> None:
         """Stop at the first NaN or infinite loss: training on would ruin every later weight,
         and an epoch mean would hide it.
-
-        Args:
-            losses: the total, then each output's loss.
 
         Raises:
             NonFiniteLoss: naming the outputs whose loss is not finite, the epoch and step.
         """
-        if torch.isfinite(losses).all():
-            return
-        bad = [f"output {n!r} loss {float(v)}" for n, v in zip(self.graph.output_names, losses[1:])
-               if not torch.isfinite(v)]
+        bad = [f"output {n!r} loss {float(v)}" for n, v in per_output.items() if not math.isfinite(v)]
         step = f", global step {self.trainer.global_step}" if stage == "train" else ""
         raise NonFiniteLoss(
             f"{stage}: the loss is not finite at epoch {self.current_epoch}, batch {batch_idx}{step}: "
-            f"{', '.join(bad) or f'total loss {float(losses[0])}'}. Lower the learning rate "
+            f"{', '.join(bad) or f'total loss {float(total)}'}. Lower the learning rate "
             "(model.optimizer.lr), clip gradients (trainer.gradient_clip_val), or look for NaN/Inf "
             "in the data")
 
@@ -190,6 +175,12 @@ class GraphSystem(L.LightningModule):
         if in_eval and all(id(m) in frozen for m in in_eval):
             warnings.filterwarnings("ignore", message=rf"Found {len(in_eval)} module\(s\) in eval mode")
 
+    def on_train_epoch_start(self) -> None:
+        """Log the learning rate the epoch trains with (`train/lr`), with the epoch's values."""
+        if self._trainer is not None and self.trainer.optimizers:
+            lr = self.trainer.optimizers[0].param_groups[0]["lr"]
+            self.log("train/lr", float(lr), on_step=False, on_epoch=True, batch_size=1)
+
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         """At the epoch's last batch, log the training epoch's values: here rather than in
         `on_train_epoch_end`, which Lightning calls after callbacks such as the epoch line."""
@@ -199,7 +190,7 @@ class GraphSystem(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         """An epoch cut short (`max_steps`, `limit_train_batches`) logs its values here. Every
         rank trains as many batches, so all see the same count and skip or reduce together."""
-        if self.train_losses.examples:  # zero once the last batch logged the epoch
+        if self.train_scores.examples:  # zero once the last batch logged the epoch
             self._end_train_epoch()
 
     def _end_train_epoch(self) -> None:

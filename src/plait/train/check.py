@@ -84,14 +84,9 @@ def check_system(cfg: DictConfig, system: GraphSystem, data: L.LightningDataModu
 
 
 def logged_metrics(system: GraphSystem) -> list[str]:
-    """The names the system logs: `<stage>/loss`, `<stage>/<output>/loss`, `<stage>/<output>/<metric>`."""
-    names = []
-    for stage in STAGES:
-        names.append(f"{stage}/loss")
-        for output in system.graph.output_names:
-            names.append(f"{stage}/{output}/loss")
-            names.extend(getattr(system, f"{stage}_metrics")[f"out_{output}"].keys())
-    return names
+    """The names the system logs: `<stage>/loss`, `<stage>/<output>/loss`, `<stage>/<output>/<metric>`,
+    and `train/lr`."""
+    return [name for stage in STAGES for name in getattr(system, f"{stage}_scores").names()] + ["train/lr"]
 
 
 def check_metric(metric: str | None, mode: Any, system: GraphSystem) -> None:
