@@ -158,3 +158,18 @@ def test_a_preset_argument_and_weight_decay_take_a_plain_override(experiment: st
     optimizer = system.configure_optimizers()
     assert optimizer.param_groups[0]["weight_decay"] == 0.01
     assert optimizer.param_groups[0]["betas"] == (0.9, 0.999)
+
+
+def test_a_data_module_built_by_hand_splits_as_the_experiments_do() -> None:
+    """Every data config passes the run's `seed`; a module built in Python without one gets
+    the same default, so its splits are those of `python train.py experiment=...`."""
+    from plait.data import ArrayDataModule, DictDataModule, FileDataModule
+    from plait.data.base import DEFAULT_SEED
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=digits"])
+    assert cfg.seed == cfg.data.seed == DEFAULT_SEED
+    for module in (DictDataModule, ArrayDataModule, FileDataModule):
+        assert inspect.signature(module).parameters["seed"].default == DEFAULT_SEED, module.__name__
+    for path in sorted((CONF / "data").glob("*.yaml")):
+        assert OmegaConf.to_container(OmegaConf.load(path))["seed"] == "${seed}", path.name

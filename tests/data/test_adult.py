@@ -77,7 +77,7 @@ def test_codes_start_after_unknown_most_frequent_first():
 
 
 def test_split_is_deterministic_by_seed(plait_cache: Path, adult: AdultDataModule):
-    again = AdultDataModule(cache_dir=str(plait_cache), categories=CATEGORIES, seed=0)
+    again = AdultDataModule(cache_dir=str(plait_cache), categories=CATEGORIES, seed=adult.seed)
     other = AdultDataModule(cache_dir=str(plait_cache), categories=CATEGORIES, seed=1)
     again.setup()
     other.setup()

@@ -41,7 +41,7 @@ def test_splits_are_disjoint_cover_every_image_and_hold_every_class(digits: MNIS
 
 
 def test_split_is_deterministic_by_seed(plait_cache: Path, digits: MNISTDataModule):
-    again = MNISTDataModule(cache_dir=str(plait_cache), seed=0)
+    again = MNISTDataModule(cache_dir=str(plait_cache), seed=digits.seed)
     other = MNISTDataModule(cache_dir=str(plait_cache), seed=1)
     again.setup()
     other.setup()

@@ -76,7 +76,7 @@ def test_different_pairs_spread_over_all_other_digits(plait_cache: Path,
 
 
 def test_pairs_are_deterministic_by_seed(plait_cache: Path, pairs: MNISTPairsDataModule):
-    again = MNISTPairsDataModule(cache_dir=str(plait_cache), seed=0)
+    again = MNISTPairsDataModule(cache_dir=str(plait_cache), seed=pairs.seed)
     other = MNISTPairsDataModule(cache_dir=str(plait_cache), seed=1)
     again.setup()
     other.setup()

@@ -38,7 +38,7 @@ def test_snippets_are_deduplicated_and_plot_summaries_dropped(reviews: RottenTom
 
 def test_no_movie_is_in_two_splits(reviews: RottenTomatoesDataModule):
     movies = pd.read_csv(reviews.data_dir / "reviews.csv", keep_default_na=False)["movie"]
-    rows = movie_split(movies.to_numpy(), val_fraction=0.1, test_fraction=0.1, seed=0,
+    rows = movie_split(movies.to_numpy(), val_fraction=0.1, test_fraction=0.1, seed=reviews.seed,
                        owner="test")
     seen = {name: set(movies.iloc[index]) for name, index in rows.items()}
     assert not seen["train"] & seen["val"] and not seen["train"] & seen["test"]
@@ -56,7 +56,7 @@ def test_vocabulary_is_built_from_the_train_split(reviews: RottenTomatoesDataMod
 
 
 def test_split_is_deterministic_by_seed(plait_cache: Path, reviews: RottenTomatoesDataModule):
-    again = RottenTomatoesDataModule(cache_dir=str(plait_cache), seed=0)
+    again = RottenTomatoesDataModule(cache_dir=str(plait_cache), seed=reviews.seed)
     other = RottenTomatoesDataModule(cache_dir=str(plait_cache), seed=1)
     again.setup()
     other.setup()

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from plait.data import array_checks as given
 from plait.data.array_checks import SAMPLE_WEIGHT, Columns
-from plait.data.base import DictDataModule
+from plait.data.base import DEFAULT_SEED, DictDataModule
 from plait.data.checks import DataError, fractions
 from plait.data.columns import ColumnDataset
 
@@ -65,7 +65,7 @@ class ArrayDataModule(DictDataModule):
     def __init__(self, inputs: Any, targets: Any = None, *, batch_size: int = 32,
                  val_fraction: float = 0.1, test_fraction: float = 0.0,
                  val_data: Sequence[Any] | None = None, test_data: Sequence[Any] | None = None,
-                 seed: int = 0, graph: Graph | None = None, input_names: Sequence[str] | None = None,
+                 seed: int = DEFAULT_SEED, graph: Graph | None = None, input_names: Sequence[str] | None = None,
                  target_names: Sequence[str] | None = None, num_workers: int = 0,
                  sample_weight: Any = None) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed)

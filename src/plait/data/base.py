@@ -25,6 +25,9 @@ from plait.data.columns import collate_dicts
 from plait.data.fetch import build_cached_dir, require_cached_dir
 
 CACHE_ENV = "PLAIT_CACHE"
+# The seed `conf/train.yaml` gives every run: a DataModule built by hand splits as
+# `python train.py` does with its defaults (a test holds the two together).
+DEFAULT_SEED = 42
 SPLITS = ("train", "val", "test")
 
 
@@ -67,7 +70,8 @@ class DictDataModule(L.LightningDataModule):
     Args:
         batch_size: examples per batch.
         num_workers: loader worker processes; 0 loads in the main process.
-        seed: seeds the splits, the `limit` slice and the training shuffle.
+        seed: seeds the splits, the `limit` slice and the training shuffle; by default the
+            seed of `python train.py`, so hand-built modules split as the experiments do.
         limit: keep only the first `limit` examples of each split after shuffling.
         cache_dir: where fetched and decoded data is kept; `$PLAIT_CACHE` or
             `~/.cache/plait` if None.
@@ -87,7 +91,7 @@ class DictDataModule(L.LightningDataModule):
     # `data_dir`, its `extract` builds it); None for data generated or given.
     source: ModuleType | None = None
 
-    def __init__(self, *, batch_size: int = 64, num_workers: int = 0, seed: int = 0,
+    def __init__(self, *, batch_size: int = 64, num_workers: int = 0, seed: int = DEFAULT_SEED,
                  limit: int | None = None, cache_dir: str | None = None,
                  val_fraction: float = 0.1, test_fraction: float = 0.1) -> None:
         super().__init__()

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from plait.data.base import DictDataModule
+from plait.data.base import DEFAULT_SEED, DictDataModule
 from plait.data.checks import DataError, fractions
 from plait.data.columns import ColumnDataset
 from plait.data.file_checks import DataFile, Field, check_exists, column, column_names, read_table
@@ -72,7 +72,7 @@ class FileDataModule(DictDataModule):
                  predict_path: str | None = None, id_column: str | None = None,
                  dtypes: Mapping[str, str] | None = None,
                  num_classes: Mapping[str, int] | None = None,
-                 batch_size: int = 32, num_workers: int = 0, seed: int = 0,
+                 batch_size: int = 32, num_workers: int = 0, seed: int = DEFAULT_SEED,
                  limit: int | None = None, cache_dir: str | None = None) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers, seed=seed,
                          limit=limit, cache_dir=cache_dir)
