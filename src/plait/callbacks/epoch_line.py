@@ -9,8 +9,10 @@ from typing import Any, TextIO
 
 import lightning as L
 
+from plait.callbacks.between_steps import BetweenSteps
 
-class EpochLine(L.Callback):
+
+class EpochLine(BetweenSteps):
     """Print `epoch 3/10  train/loss 0.412  val/loss 0.380  val/answer/acc 0.871  (4.1s)`.
 
     Used in place of the progress bar when stdout is not a terminal; only rank zero prints.

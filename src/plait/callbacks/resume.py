@@ -13,10 +13,12 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from plait.callbacks.between_steps import BetweenSteps
+
 log = logging.getLogger(__name__)
 
 
-class RandomState(L.Callback):
+class RandomState(BetweenSteps):
     """Carries the random generators' states in every checkpoint and restores them before the
     first batch of a resumed fit, so dropout (and any other draw) continues the stream the
     interrupted run would have drawn: a resumed run reaches the uninterrupted run's weights.
@@ -64,7 +66,7 @@ def _python_tuple(state: Any) -> tuple:
     return version, tuple(internal), gauss
 
 
-class SaveOnInterrupt(L.Callback):
+class SaveOnInterrupt(BetweenSteps):
     """On Ctrl-C (SIGINT) or SIGTERM during fit, write `last.ckpt` with the state reached, so
     resuming loses nothing; other errors write nothing (a failed state is no state to resume).
 

@@ -10,6 +10,8 @@ from typing import Any
 import lightning as L
 import torch
 
+from plait.callbacks.between_steps import BetweenSteps
+
 # Keys that name where a rank writes, which may differ between nodes without harm.
 _WHERE = ("paths", "logger", "callbacks", "hydra")
 
@@ -22,7 +24,7 @@ def config_digest(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-class SameConfigOnEveryRank(L.Callback):
+class SameConfigOnEveryRank(BetweenSteps):
     """Compares the ranks' config digests before training; a difference stops the run.
 
     Args:

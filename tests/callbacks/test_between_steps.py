@@ -1,0 +1,60 @@
+"""plait's callbacks sit out Lightning's per-step hooks: a real fit calls none of them, and
+still calls their other hooks."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from lightning.pytorch.profilers import Profiler
+from torch.utils.data import DataLoader, TensorDataset
+
+from plait.callbacks import EpochLine, RandomState, SaveOnInterrupt
+from plait.callbacks.between_steps import BetweenSteps
+from plait.callbacks.same_config import SameConfigOnEveryRank
+
+STEP_HOOKS = ("on_train_batch_start", "on_before_backward", "on_after_backward",
+              "on_before_optimizer_step", "on_before_zero_grad", "on_train_batch_end")
+
+
+class Actions(Profiler):
+    """Records the name of every action Lightning profiles (each callback hook it calls)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def start(self, action_name: str) -> None:
+        self.names.add(action_name)
+
+    def stop(self, action_name: str) -> None:
+        pass
+
+    def summary(self) -> str:
+        return ""
+
+
+class Tiny(L.LightningModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.layer(batch[0]).pow(2).mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_a_fit_calls_no_step_hook_of_plaits_callbacks(tmp_path) -> None:
+    callbacks = [EpochLine(), RandomState(), SaveOnInterrupt(), SameConfigOnEveryRank({"a": 1})]
+    assert all(isinstance(c, BetweenSteps) for c in callbacks)
+    profiler = Actions()
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, callbacks=callbacks, profiler=profiler,
+                        default_root_dir=tmp_path)
+    trainer.fit(Tiny(), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=4))
+    called = {name.removeprefix("[Callback]") for name in profiler.names if name.startswith("[Callback]")}
+    for callback in callbacks:
+        key = callback.state_key
+        assert f"{key}.on_train_epoch_end" in called  # the other hooks still run
+        assert not {f"{key}.{hook}" for hook in STEP_HOOKS} & called
