@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import lightning as L
 import torch
+from lightning.pytorch import callbacks as lightning_callbacks
 from lightning.pytorch.profilers import Profiler
 from torch.utils.data import DataLoader, TensorDataset
 
-from plait.callbacks import EpochLine, RandomState, SaveOnInterrupt
+from plait.callbacks import EpochLine, ModelCheckpoint, RandomState, SaveOnInterrupt
 from plait.callbacks.between_steps import BetweenSteps
 from plait.callbacks.same_config import SameConfigOnEveryRank
 
@@ -48,9 +49,10 @@ class Tiny(L.LightningModule):
 def test_a_fit_calls_no_step_hook_of_plaits_callbacks(tmp_path) -> None:
     callbacks = [EpochLine(), RandomState(), SaveOnInterrupt(), SameConfigOnEveryRank({"a": 1})]
     assert all(isinstance(c, BetweenSteps) for c in callbacks)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_top_k=-1)
     profiler = Actions()
-    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, callbacks=callbacks, profiler=profiler,
+    trainer = L.Trainer(max_epochs=1, logger=False, callbacks=[*callbacks, checkpoint], enable_progress_bar=False,
+                        enable_model_summary=False, profiler=profiler,
                         default_root_dir=tmp_path)
     trainer.fit(Tiny(), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=4))
     called = {name.removeprefix("[Callback]") for name in profiler.names if name.startswith("[Callback]")}
@@ -58,3 +60,13 @@ def test_a_fit_calls_no_step_hook_of_plaits_callbacks(tmp_path) -> None:
         key = callback.state_key
         assert f"{key}.on_train_epoch_end" in called  # the other hooks still run
         assert not {f"{key}.{hook}" for hook in STEP_HOOKS} & called
+    # the checkpoint keeps the one step hook it saves in, and saved there (2 steps)
+    key = checkpoint.state_key
+    assert {f"{key}.{hook}" for hook in STEP_HOOKS} & called == {f"{key}.on_train_batch_end"}
+    assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == ["epoch=0-step=1.ckpt", "epoch=0-step=2.ckpt"]
+
+
+def test_plaits_model_checkpoint_keys_its_state_as_lightnings_does(tmp_path) -> None:
+    """So a checkpoint written with one resumes the other's callback state."""
+    arguments = {"dirpath": tmp_path, "monitor": "val/loss", "mode": "max", "every_n_train_steps": 5}
+    assert ModelCheckpoint(**arguments).state_key == lightning_callbacks.ModelCheckpoint(**arguments).state_key
