@@ -70,3 +70,15 @@ def test_an_epoch_without_steps_gives_none_and_each_epoch_starts_afresh() -> Non
     assert epoch.compute() == {"val/loss": 2.0, "val/a/loss": 2.0}
     epoch.update([torch.tensor(4.0), torch.tensor(4.0)], 1, {"a": torch.randn(1, 5)}, {})
     assert epoch.compute()["val/loss"] == 4.0
+
+
+def test_the_metrics_see_sixteen_steps_in_one_update() -> None:
+    """The README's promise: one metric update for every 16 steps, and one for the rest."""
+    epoch = scores("a")
+    sizes = []
+    epoch.metrics["out_a"].update = lambda p, t: sizes.append(len(t))
+    for _ in range(37):
+        epoch.update([torch.tensor(1.0)] * 2, 3, {"a": torch.randn(3, 5)}, {"a": torch.randint(0, 5, (3,))})
+    assert sizes == [48, 48]
+    epoch.flush()
+    assert sizes == [48, 48, 15]
