@@ -1,5 +1,5 @@
-"""plait's callbacks sit out Lightning's per-step hooks: a real fit calls none of them, and
-still calls their other hooks."""
+"""plait's callbacks and GraphSystem sit out Lightning's per-step hooks they have nothing to
+do in: a real fit calls none of them, and still calls their other hooks."""
 
 from __future__ import annotations
 
@@ -70,3 +70,28 @@ def test_plaits_model_checkpoint_keys_its_state_as_lightnings_does(tmp_path) -> 
     """So a checkpoint written with one resumes the other's callback state."""
     arguments = {"dirpath": tmp_path, "monitor": "val/loss", "mode": "max", "every_n_train_steps": 5}
     assert ModelCheckpoint(**arguments).state_key == lightning_callbacks.ModelCheckpoint(**arguments).state_key
+
+
+def test_a_graph_system_fit_calls_none_of_its_idle_step_hooks(tmp_path) -> None:
+    import numpy as np
+
+    from plait.blocks import Dense
+    from plait.data import ArrayDataModule
+    from plait.graph import Graph, Input
+    from plait.system import GraphSystem
+
+    x = Input("x", shape=(3,))
+    system = GraphSystem(Graph(x, {"y": Dense(2)(x)}), outputs={"y": {"loss": "cross_entropy", "metrics": ["acc"]}})
+    rng = np.random.default_rng(0)
+    data = ArrayDataModule({"x": rng.random((40, 3), dtype=np.float32)}, {"y": rng.integers(0, 2, 40)}, batch_size=8)
+    profiler = Actions()
+    trainer = L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, profiler=profiler, default_root_dir=tmp_path)
+    trainer.fit(system, data)
+    called = {n.removeprefix("[LightningModule]GraphSystem.") for n in profiler.names
+              if n.startswith("[LightningModule]GraphSystem.")}
+    assert {"on_train_batch_end", "optimizer_step", "optimizer_zero_grad", "on_train_epoch_start"} <= called
+    idle = {"on_train_batch_start", "on_before_backward", "on_after_backward", "on_before_zero_grad",
+            "on_before_optimizer_step"}
+    assert not idle & called
+    assert trainer.callback_metrics["val/y/acc"] >= 0 and trainer.global_step == 10  # 36 training rows: 5 steps an epoch

@@ -94,6 +94,22 @@ class GraphSystem(L.LightningModule):
         self._scheduler = scheduler
         self._scheduler_monitor = scheduler_monitor
 
+    # Lightning calls every module hook of a training step through a profiler context,
+    # setting `_current_fx_name` before and after: a few microseconds each, which a small
+    # model's step notices. Hooks that are not callable it skips: these do nothing here (a
+    # subclass may still define them; it cannot call them on `super()`).
+    on_train_batch_start = None
+    on_before_backward = None
+    on_after_backward = None
+    on_before_zero_grad = None
+    on_before_optimizer_step = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_current_fx_name":  # Lightning's name of the running hook: a plain str,
+            object.__setattr__(self, name, value)  # without nn.Module's checks (~1 us each)
+        else:
+            super().__setattr__(name, value)
+
     @classmethod
     def from_spec(cls, spec: Mapping, **kwargs: Any) -> GraphSystem:
         """The system of a graph spec (`inputs`, `blocks`, `nodes`, `outputs` with losses):
