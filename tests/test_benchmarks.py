@@ -28,6 +28,7 @@ def test_bench_train_prints_each_way_and_its_ratio_to_the_hand_written_loop() ->
     assert [way for way, _, _ in rates] == ["hand", "lightning", "plait"]
     assert rates[0][2] == "1.00" and all(float(rate.replace(",", "")) > 0 for _, rate, _ in rates)
     assert "ms a step over bare Lightning" in line
+    assert re.search(r"best epochs: lightning [\d.]+x, plait [\d.]+x$", line), line
 
 
 def test_bench_startup_prints_each_way_and_the_differences() -> None:
