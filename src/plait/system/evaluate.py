@@ -67,7 +67,7 @@ def _scores(system: GraphSystem, batches: Iterator[dict[str, Tensor]]) -> dict[s
     metrics = {n: system.test_scores.metrics[f"out_{n}"].clone() for n in outputs}
     for collection in metrics.values():
         collection.reset()
-    scores = EpochScores(outputs, metrics, system.metric_inputs, STAGE).to(_device(system))
+    scores = EpochScores(outputs, metrics, system.prepare_metric_inputs, STAGE).to(_device(system))
     for batch in batches:
         logits = system(batch)
         total, per_output = system.loss(logits, batch)

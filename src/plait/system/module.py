@@ -86,7 +86,7 @@ class GraphSystem(L.LightningModule):
                 n: output_metrics(self.outputs[n].get("metrics"), self.loss.activations[n],
                                   graph.output_specs[n], f"model.outputs.{n}.metrics"
                                   ).clone(prefix=f"{stage}/{n}/")
-                for n in names}, self.metric_inputs, stage))
+                for n in names}, self.prepare_metric_inputs, stage))
         self.compile_options = compile_options(compile)
         if self.compile_options is not None:
             compile_graph(self.graph, self.compile_options)
@@ -153,7 +153,7 @@ class GraphSystem(L.LightningModule):
         self.log_dict(values, on_step=False, on_epoch=True, prog_bar=False, sync_dist=False)
         return {n: values[f"{stage}/{n}/loss"] for n in self.graph.output_names}
 
-    def metric_inputs(self, name: str, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    def prepare_metric_inputs(self, name: str, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """An output's logits and targets as its metrics take them: through the output's
         activation, in the form torchmetrics expects for its task."""
         return metric_inputs(self._tasks[name], self._activations[name](logits), target)
