@@ -48,8 +48,8 @@ def test_siamese_default_reads_both_tweets_with_one_encoder(tmp_path: Path):
     for block in ("embed", "pool", "drop", "project"):
         assert len(graph.nodes_of(graph.blocks[block])) == 2, block
     assert type(graph.blocks["merge"]).__name__ == "Multiply"
-    # Embedding(10000, 128) + Dense(64, tanh) + Dense(1), counted once though called twice
-    assert sum(p.numel() for p in graph.parameters()) == 1_280_000 + 8_256 + 65
+    # Embedding(3000, 128) + Dense(64, tanh) + Dense(1), counted once though called twice
+    assert sum(p.numel() for p in graph.parameters()) == 384_000 + 8_256 + 65
 
 
 def test_posts_default_is_one_shared_encoder_under_three_heads(tmp_path: Path):
