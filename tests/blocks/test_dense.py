@@ -31,6 +31,15 @@ def test_dense_parameters_match_keras():
     assert n_params(no_bias) == 2_048
 
 
+def test_dense_bias_starts_at_bias_init():
+    block = Dense(2, bias_init=9.5).build_like(torch.randn(2, 5))
+    assert torch.equal(block.bias, torch.full((2,), 9.5))
+    x = torch.zeros(3, 5)
+    assert torch.equal(block(x), torch.full((3, 2), 9.5))  # the weights stay nn.Linear's
+    with pytest.raises(ValueError, match="bias_init is 1.0, but use_bias is False"):
+        Dense(2, use_bias=False, bias_init=1.0)
+
+
 def test_dense_without_activation_gives_logits():
     block = Dense(3).build_like(torch.randn(2, 5))
     x = torch.randn(2, 5)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from tests.fast_step import CONF, FAST
 
@@ -48,21 +49,26 @@ def test_siamese_default_reads_both_tweets_with_one_encoder(tmp_path: Path):
     for block in ("embed", "pool", "drop", "project"):
         assert len(graph.nodes_of(graph.blocks[block])) == 2, block
     assert type(graph.blocks["merge"]).__name__ == "Multiply"
-    # Embedding(10000, 128) + Dense(64, tanh) + Dense(1), counted once though called twice
-    assert sum(p.numel() for p in graph.parameters()) == 1_280_000 + 8_256 + 65
+    # Embedding(3000, 128) + Dense(64, tanh) + Dense(1), counted once though called twice
+    assert sum(p.numel() for p in graph.parameters()) == 384_000 + 8_256 + 65
 
 
 def test_posts_default_is_one_shared_encoder_under_three_heads(tmp_path: Path):
     cfg = _compose("experiment=posts", "mode=check", f"paths.output_dir={tmp_path}",
                    f"paths.data_dir={tmp_path / 'data'}")
     assert {k: v.weight for k, v in cfg.model.outputs.items()} == {
-        "favorites": 1.0, "android": 3.0, "hour": 3.0}
+        "favorites": 4.0, "android": 3.0, "hour": 3.0}
     graph = check(cfg).system.graph
     assert [type(graph.blocks[b]).__name__ for b in ("embed", "pool", "drop", "dense")] == [
         "Embedding", "GlobalAveragePool1D", "Dropout", "MLP"]
-    for head in ("favorites", "android", "hour"):
+    for head in ("favorites", "android", "hour"):  # each head's own MLP on the shared Dense
         [node] = graph.nodes_of(graph.blocks[head])
-        assert node.connected_to == ["dense"], head
+        assert node.connected_to == [f"{head}_mlp"], head
+        [mlp] = graph.nodes_of(graph.blocks[f"{head}_mlp"])
+        assert mlp.connected_to == ["dense"], head
+    assert [graph.blocks[f"{h}_mlp"].hidden for h in ("favorites", "android", "hour")] == [
+        (64,), (64,), ()]
+    assert torch.equal(graph.blocks["favorites"].bias, torch.tensor([9.25]))
 
 
 def test_posts_book_is_the_books_network(tmp_path: Path):

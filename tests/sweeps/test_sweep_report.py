@@ -146,3 +146,15 @@ def test_split_option_shows_val_at_each_runs_best_epoch_though_runs_were_tested(
     assert table["val/age/mae"].tolist()[:3] == pytest.approx([0.78, 0.64, 0.60])
     with pytest.raises(SweepError, match="split: expected val or test, received 'train'"):
         make_report(sweep_dir, split="train")
+
+
+def test_epoch_option_shows_val_at_each_runs_last_epoch(sweep_dir, capsys) -> None:
+    write_run(sweep_dir / "4", (1.0, 1.0), [0.70, 0.65], [0.90, 0.85])  # best auroc first
+    assert main([str(sweep_dir), "--split", "val", "--epoch", "last"]) == 0
+    assert "output metrics from the last epoch on val" in capsys.readouterr().out
+    last = make_report(sweep_dir, split="val", epoch="last").table.set_index("run")
+    best = make_report(sweep_dir, split="val").table.set_index("run")
+    assert (last.loc["4", "val/age/mae"], best.loc["4", "val/age/mae"]) == (0.65, 0.70)
+    assert last.loc["4", "best val/income/auroc"] == 0.90  # the objective stays the best
+    with pytest.raises(SweepError, match="epoch: expected best or last, received 'first'"):
+        make_report(sweep_dir, split="val", epoch="first")

@@ -44,7 +44,8 @@ class Report:
 
 def make_report(folder: str | Path, out: str | Path | None = None,
                 pairs: Sequence[tuple[str, str]] | None = None,
-                metrics: Sequence[str] | None = None, split: str | None = None) -> Report:
+                metrics: Sequence[str] | None = None, split: str | None = None,
+                epoch: str = "best") -> Report:
     """Read a sweep folder and write its table and plots.
 
     Args:
@@ -56,19 +57,23 @@ def make_report(folder: str | Path, out: str | Path | None = None,
         split: whose metrics the table shows: `val` (each run's best epoch, what a choice
             should rest on) or `test` (the best checkpoint tested); None: test when any run
             was tested, else val.
+        epoch: which val epoch: `best` (the best objective's, what checkpointing kept) or
+            `last` (the weights a run ends with, what a run that tests them is tested on).
 
     Raises:
-        SweepError: not a sweep folder, a pair naming no output, or an unknown split.
+        SweepError: not a sweep folder, a pair naming no output, or an unknown split or epoch.
     """
     sweep = load_sweep(folder)
     if split not in (None, "val", "test"):
         raise SweepError(f"split: expected val or test, received {split!r}")
-    table = sweep_table(sweep, split)
+    if epoch not in ("best", "last"):
+        raise SweepError(f"epoch: expected best or last, received {epoch!r}")
+    table = sweep_table(sweep, split, epoch)
     out = Path(out) if out is not None else sweep.folder / "report"
     out.mkdir(parents=True, exist_ok=True)
     kept = keep_metrics(table, metrics) if metrics else table
     shown, fixed = fixed_settings(kept, sweep)
-    markdown = _markdown(sweep, shown, fixed)
+    markdown = _markdown(sweep, shown, fixed, epoch)
     files = [out / "sweep.csv", out / "sweep.md"]
     kept.to_csv(files[0], index=False)
     files[1].write_text(markdown + "\n")
@@ -98,11 +103,12 @@ def run_count(table: pd.DataFrame) -> str:
             + (f": {', '.join(others)}" if others else ""))
 
 
-def _markdown(sweep: Sweep, table: pd.DataFrame, fixed: Sequence[str]) -> str:
+def _markdown(sweep: Sweep, table: pd.DataFrame, fixed: Sequence[str], epoch: str) -> str:
     best_is = "max" if sweep.mode == "max" else "min"
+    tested = any(c.startswith("test/") for c in table)
     lines = [f"Sweep `{sweep.folder}` ({sweep.kind}, {run_count(table)}). Objective: "
              f"{best_is} of `{sweep.objective}` over epochs; output metrics from "
-             f"{'the best checkpoint on the test split' if any(c.startswith('test/') for c in table) else 'the best epoch on val'}."]
+             f"{'the best checkpoint on the test split' if tested else f'the {epoch} epoch on val'}."]
     if fixed:
         lines.append("Fixed: " + " ".join(f"`{f}`" for f in fixed))
     if lower_is_better(sweep.objective) and sweep.objective.endswith("/loss") and \
@@ -135,13 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "e.g. auroc,mae (default: all)")
     parser.add_argument("--split", choices=("val", "test"), help="show each output's metrics "
                         "on val (at the best epoch) or test (default: test when runs were tested)")
+    parser.add_argument("--epoch", choices=("best", "last"), default="best",
+                        help="the val epoch shown: the best objective's (default) or the last")
     args = parser.parse_args(argv)
     pairs = [tuple(p.split(",", 1)) for p in args.pair] if args.pair else None
     if pairs and any(len(p) != 2 for p in pairs):
         parser.error("--pair: expected two output names, e.g. --pair age,income")
     try:
         report = make_report(args.folder, args.out, pairs,
-                             args.metrics.split(",") if args.metrics else None, args.split)
+                             args.metrics.split(",") if args.metrics else None, args.split,
+                             args.epoch)
     except SweepError as err:
         print(f"sweep_report: {err}", file=sys.stderr)
         return 2

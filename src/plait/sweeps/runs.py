@@ -143,6 +143,13 @@ def best_epoch(metrics: pd.DataFrame | None, objective: str, mode: str) -> pd.Se
     return metrics.loc[values.idxmax() if mode == "max" else values.idxmin()]
 
 
+def last_epoch(metrics: pd.DataFrame | None, objective: str) -> pd.Series | None:
+    """The row of the last epoch that logged the objective (the weights a run ends with), or None."""
+    if metrics is None or objective not in metrics or metrics[objective].isna().all():
+        return None
+    return metrics.loc[metrics[objective].last_valid_index()]
+
+
 def last_value(metrics: pd.DataFrame | None, column: str) -> float:
     """The last logged value of a column (a test metric), NaN when none."""
     if metrics is None or column not in metrics or metrics[column].isna().all():

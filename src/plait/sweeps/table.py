@@ -8,7 +8,15 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from plait.sweeps.runs import Sweep, SweepRun, best_epoch, last_value, run_order, setting
+from plait.sweeps.runs import (
+    Sweep,
+    SweepRun,
+    best_epoch,
+    last_epoch,
+    last_value,
+    run_order,
+    setting,
+)
 
 LOWER_IS_BETTER = ("loss", "mse", "mae", "rmse", "error")
 NOT_RUN = "NOT RUN"  # a job of the grid that has no folder: the sweep stopped before it
@@ -35,11 +43,12 @@ def metric_stage(sweep: Sweep) -> str:
     return "val"
 
 
-def sweep_table(sweep: Sweep, split: str | None = None) -> pd.DataFrame:
+def sweep_table(sweep: Sweep, split: str | None = None, epoch: str = "best") -> pd.DataFrame:
     """One row per job: run, state, swept settings, each output's weight and the balancing,
     the best objective, each output's metrics (on `split`: `test`, the best checkpoint's, or
-    `val`, at the best epoch; None: test when any run was tested, else val), epochs and
-    seconds. A job of the grid that never started is a row too, state `NOT RUN`."""
+    `val`, at the best epoch, or at the last with `epoch="last"`; None: test when any run
+    was tested, else val), epochs and seconds. A job of the grid that never started is a row
+    too, state `NOT RUN`."""
     stage = split or metric_stage(sweep)
     swept = setting_keys(sweep)
     rows = []
@@ -53,7 +62,7 @@ def sweep_table(sweep: Sweep, split: str | None = None) -> pd.DataFrame:
             row.update({f"final {weight_column(o)}": last_value(run.metrics, f"train/{o}/weight")
                         for o in sweep.outputs})
         row[objective_column(sweep)] = _best(run, sweep)
-        row.update(_output_metrics(run, sweep, stage))
+        row.update(_output_metrics(run, sweep, stage, epoch))
         row["epochs"] = _epochs(run, sweep.objective)
         row["seconds"] = None if run.seconds is None else round(run.seconds)
         rows.append(row)
@@ -198,10 +207,11 @@ def _best(run: SweepRun, sweep: Sweep) -> float:
     return math.nan if row is None else float(row[sweep.objective])
 
 
-def _output_metrics(run: SweepRun, sweep: Sweep, stage: str) -> dict[str, float]:
+def _output_metrics(run: SweepRun, sweep: Sweep, stage: str, epoch: str) -> dict[str, float]:
     if run.metrics is None:
         return {}
-    best = best_epoch(run.metrics, sweep.objective, sweep.mode)
+    best = (last_epoch(run.metrics, sweep.objective) if epoch == "last" else
+            best_epoch(run.metrics, sweep.objective, sweep.mode))
     values = {}
     for output in sweep.outputs:
         for column in run.metrics.columns:
