@@ -66,6 +66,18 @@ def test_a_fit_calls_no_step_hook_of_plaits_callbacks(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == ["epoch=0-step=1.ckpt", "epoch=0-step=2.ckpt"]
 
 
+def test_a_checkpoint_that_saves_only_at_epoch_ends_sits_out_every_step_hook(tmp_path) -> None:
+    at_epoch_end = ModelCheckpoint(dirpath=tmp_path / "a")
+    every_step = ModelCheckpoint(dirpath=tmp_path / "b", every_n_train_steps=1)
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        callbacks=[at_epoch_end, every_step], profiler=Actions(), default_root_dir=tmp_path)
+    trainer.fit(Tiny(), DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=4))
+    called = trainer.profiler.names
+    assert f"[Callback]{every_step.state_key}.on_train_batch_end" in called
+    assert not {f"[Callback]{at_epoch_end.state_key}.{hook}" for hook in STEP_HOOKS} & called
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["epoch=0-step=2.ckpt"]  # saved at the epoch's end
+
+
 def test_plaits_model_checkpoint_keys_its_state_as_lightnings_does(tmp_path) -> None:
     """So a checkpoint written with one resumes the other's callback state."""
     arguments = {"dirpath": tmp_path, "monitor": "val/loss", "mode": "max", "every_n_train_steps": 5}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lightning.pytorch import callbacks
 
 
 class ModelCheckpoint(callbacks.ModelCheckpoint):
-    """Lightning's `ModelCheckpoint`, sitting out every step hook but `on_train_batch_end`
-    (where `every_n_train_steps` saves); see `BetweenSteps`. It keeps Lightning's class name,
+    """Lightning's `ModelCheckpoint`, sitting out the step hooks it has nothing to do in (see
+    `BetweenSteps`): all but `on_train_batch_end`, and that one too unless it saves within
+    epochs (`every_n_train_steps`, `train_time_interval`). It keeps Lightning's class name,
     which keys its state in a checkpoint: checkpoints written with either resume with either.
     """
 
@@ -16,3 +19,8 @@ class ModelCheckpoint(callbacks.ModelCheckpoint):
     on_after_backward = None
     on_before_optimizer_step = None
     on_before_zero_grad = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self._every_n_train_steps < 1 and self._train_time_interval is None:
+            self.on_train_batch_end = None
