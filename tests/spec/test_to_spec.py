@@ -87,7 +87,8 @@ def test_a_spec_reads_like_the_yaml_a_user_writes():
                                       "kernel_size": [3, 3], "stride": [1, 1], "padding": [0, 0],
                                       "dilation": [1, 1], "groups": 1, "bias": False,
                                       "padding_mode": "zeros"}
-    assert blocks[2] == {"_target_": "plait.blocks.Dense", "units": 3, "activation": "tanh", "use_bias": True}
+    assert blocks[2] == {"_target_": "plait.blocks.Dense", "units": 3, "activation": "tanh", "use_bias": True,
+                         "bias_init": None}
     assert list(spec["nodes"].values())[1] == f"{list(spec['blocks'])[1]}([{list(spec['nodes'])[0]}, question])"
     assert list(spec["outputs"]) == ["answer"]
 
@@ -156,7 +157,7 @@ def test_time_distributed_holds_a_graph_by_reference_and_a_block_inline():
     first, second = [c for c in spec["blocks"].values() if c.get("_target_") == "plait.blocks.TimeDistributed"]
     assert first["module"] == {"_block_": "per_frame"} and "nodes" in spec["blocks"]["per_frame"]
     assert second["module"] == {"_target_": "plait.blocks.Dense", "units": 2, "activation": None,
-                                "use_bias": True}
+                                "use_bias": True, "bias_init": None}
 
 
 def test_one_output_of_a_multi_output_block_is_picked_by_index():
@@ -209,7 +210,7 @@ def test_frozen_blocks_are_rebuilt_frozen():
 
 def test_plait_blocks_record_their_constructor_arguments():
     dense = Dense(5, activation="relu", use_bias=False)
-    assert dense.get_config() == {"units": 5, "activation": "relu", "use_bias": False}
+    assert dense.get_config() == {"units": 5, "activation": "relu", "use_bias": False, "bias_init": None}
     again = type(dense)(**dense.get_config())
     assert again.get_config() == dense.get_config()
     assert copy.deepcopy(dense).get_config() == dense.get_config()

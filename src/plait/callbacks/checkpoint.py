@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import lightning as L
 from lightning.pytorch import callbacks
 
 
@@ -20,7 +19,7 @@ class ModelCheckpoint(callbacks.ModelCheckpoint):
     on_before_optimizer_step = None
     on_before_zero_grad = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
         if self._every_n_train_steps < 1 and self._train_time_interval is None:
-            self.on_train_batch_end = None
+            self.on_train_batch_end = None  # (no __init__ of its own: Hydra's errors read Lightning's)
