@@ -170,7 +170,7 @@ def bare_lightning(system: GraphSystem, data: ArrayDataModule, epochs: int, out:
 
 def plait_run(system: GraphSystem, data: ArrayDataModule, epochs: int, out: Path) -> list[float]:
     """plait's trainer from the default configs: CSV and wandb (offline) loggers, best and
-    last checkpoints, LR monitor, the epoch line, plus a timer."""
+    last checkpoints, the epoch line, plus a timer."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[f"paths.output_dir={out}", f"trainer.max_epochs={epochs}",
                                           "optimized_metric=train/loss", "trainer.limit_val_batches=0",

@@ -14,7 +14,7 @@ def write_run(folder: Path, epochs: int, tested: bool) -> Path:
     (folder / ".hydra").mkdir(parents=True)
     (folder / ".hydra" / "config.yaml").write_text("optimized_metric: val/loss\n")
     (folder / ".hydra" / "overrides.yaml").write_text("- experiment=dense\n")
-    rows = [{"step": 0, "lr-Adam": 0.001}]  # the learning-rate monitor logs no epoch
+    rows = [{"step": 0, "lr-Adam": 0.001}]  # a row without an epoch, as LearningRateMonitor logs
     for epoch in range(epochs):
         rows += [{"epoch": epoch, "step": 10 * epoch + 9, "train/loss_step": 1.0},
                  {"epoch": epoch, "step": 10 * epoch + 9, "val/loss": 1.0 / (epoch + 1)},
