@@ -82,3 +82,19 @@ def test_the_metrics_see_sixteen_steps_in_one_update() -> None:
     assert sizes == [48, 48]
     epoch.flush()
     assert sizes == [48, 48, 15]
+
+
+def test_half_precision_steps_are_summed_and_measured_in_float32() -> None:
+    """`trainer.precision=bf16-true` makes every loss and logit bf16: 1,000 steps of 64
+    examples would overflow a bf16 sum's precision; the metrics see float32 logits."""
+    epoch = scores("a")
+    seen = []
+    update = epoch.metrics["out_a"].update
+    epoch.metrics["out_a"].update = lambda p, t: (seen.append(p.dtype), update(p, t))
+    loss = torch.tensor(2.3, dtype=torch.bfloat16)
+    for _ in range(1000):
+        epoch.update([loss, loss], 64, {"a": torch.randn(64, 5, dtype=torch.bfloat16)},
+                     {"a": torch.randint(0, 5, (64,))})
+    values = epoch.compute()
+    assert values["val/loss"] == pytest.approx(float(loss), rel=1e-6)
+    assert set(seen) == {torch.float32}

@@ -24,7 +24,8 @@ class EpochScores(nn.Module):
     and each output's metrics, updated with the predictions of several steps at once.
 
     The sums and metric states are not in checkpoints: an epoch resumed mid-way reports the
-    steps after the resumption.
+    steps after the resumption. The sums are float32 whatever the model's precision, and no
+    registered buffer: DDP would overwrite every rank's with rank 0's before each step.
 
     Args:
         output_names: the graph's outputs, in order.
@@ -42,7 +43,7 @@ class EpochScores(nn.Module):
         self._measured = [n for n in output_names if len(metrics[n])]
         self._prepare = prepare
         self._keys = [f"{stage}/loss", *(f"{stage}/{n}/loss" for n in output_names)]
-        self.register_buffer("sums", torch.zeros(1 + len(output_names)), persistent=False)
+        self.sums: Tensor | None = None  # on the losses' device, from the first step
         self.examples = 0
         self._pending: list[tuple[dict[str, Tensor], dict[str, Tensor]]] = []
         self._held = 0
@@ -56,11 +57,15 @@ class EpochScores(nn.Module):
         """Add one step: its losses (the total, then each output's), means over `size`
         examples; its logits and targets for the metrics."""
         with torch.no_grad():
-            self.sums.add_(torch.stack(losses), alpha=size)
+            step_losses = torch.stack(losses).float()
+            if self.sums is None:
+                self.sums = torch.zeros_like(step_losses)
+            self.sums.add_(step_losses, alpha=size)
         self.examples += size
         if not self._measured:
             return
-        step = {n: logits[n].detach() for n in self._measured}
+        # copies: a compiled graph's outputs may be overwritten by its next run (CUDA graphs)
+        step = {n: logits[n].detach().clone() for n in self._measured}
         self._pending.append((step, {n: targets[n] for n in self._measured}))
         self._held += sum(v.numel() for v in step.values())
         if len(self._pending) >= FLUSH_STEPS or self._held >= FLUSH_ELEMENTS:
@@ -74,20 +79,22 @@ class EpochScores(nn.Module):
                 pairs = [(logits[name], targets[name]) for logits, targets in self._pending]
                 for _, run in groupby(pairs, key=lambda p: (p[0].shape[1:], p[1].shape[1:])):
                     logits, targets = zip(*run)
-                    self.metrics[f"out_{name}"].update(*self._prepare(name, torch.cat(logits), torch.cat(targets)))
+                    # float32 logits, in or out of autocast: the last flush runs after the step
+                    prepared = self._prepare(name, torch.cat(logits).float(), torch.cat(targets))
+                    self.metrics[f"out_{name}"].update(*prepared)
         self._pending, self._held = [], 0
 
     def compute(self, reduce: Callable[[Tensor], Tensor] | None = None) -> dict[str, Tensor] | None:
         """The epoch's values by their logged keys, summed over ranks by `reduce` first (the
-        metrics sync themselves); None after no step. Starts the next epoch afresh."""
+        metrics sync themselves); None after no step (on every rank alike: ranks train and
+        validate as many batches). Starts the next epoch afresh."""
         self.flush()
+        if self.sums is None:
+            return None
         totals = torch.cat([self.sums, self.sums.new_tensor([self.examples])])
         if reduce is not None:
             totals = reduce(totals)
-        self.sums.zero_()
-        self.examples = 0
-        if not totals[-1] > 0:
-            return None
+        self.sums, self.examples = None, 0
         values = dict(zip(self._keys, totals[:-1] / totals[-1]))
         for name in self._measured:
             collection = self.metrics[f"out_{name}"]
