@@ -23,6 +23,7 @@ from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_
 from plait.system.outputs import balancer, balancer_config, describe_outputs, output_configs
 
 STAGES = ("train", "val", "test")
+LR_KEY = "train/lr"  # the learning rate each training epoch ran with
 
 
 class GraphSystem(L.LightningModule):
@@ -153,6 +154,11 @@ class GraphSystem(L.LightningModule):
         self.log_dict(values, on_step=False, on_epoch=True, prog_bar=False, sync_dist=False)
         return {n: values[f"{stage}/{n}/loss"] for n in self.graph.output_names}
 
+    def logged_names(self) -> list[str]:
+        """Every epoch value the system logs: `<stage>/loss`, `<stage>/<output>/loss`,
+        `<stage>/<output>/<metric>`, and `train/lr`."""
+        return [name for stage in STAGES for name in getattr(self, f"{stage}_scores").names()] + [LR_KEY]
+
     def prepare_metric_inputs(self, name: str, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """An output's logits and targets as its metrics take them: through the output's
         activation, in the form torchmetrics expects for its task."""
@@ -192,10 +198,10 @@ class GraphSystem(L.LightningModule):
             warnings.filterwarnings("ignore", message=rf"Found {len(in_eval)} module\(s\) in eval mode")
 
     def on_train_epoch_start(self) -> None:
-        """Log the learning rate the epoch trains with (`train/lr`), with the epoch's values."""
+        """Log the learning rate the epoch trains with (`LR_KEY`), with the epoch's values."""
         if self._trainer is not None and self.trainer.optimizers:
             lr = self.trainer.optimizers[0].param_groups[0]["lr"]
-            self.log("train/lr", float(lr), on_step=False, on_epoch=True, batch_size=1)
+            self.log(LR_KEY, float(lr), on_step=False, on_epoch=True, batch_size=1)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         """At the epoch's last batch, log the training epoch's values: here rather than in

@@ -21,8 +21,6 @@ from plait.train.keys import check_keys
 
 log = logging.getLogger(__name__)
 
-STAGES = ("train", "val", "test")
-
 
 @dataclass
 class Checked:
@@ -83,16 +81,10 @@ def check_system(cfg: DictConfig, system: GraphSystem, data: L.LightningDataModu
     check_metric(cfg.get("optimized_metric"), cfg.get("optimized_mode", "min"), system)
 
 
-def logged_metrics(system: GraphSystem) -> list[str]:
-    """The names the system logs: `<stage>/loss`, `<stage>/<output>/loss`, `<stage>/<output>/<metric>`,
-    and `train/lr`."""
-    return [name for stage in STAGES for name in getattr(system, f"{stage}_scores").names()] + ["train/lr"]
-
-
 def check_metric(metric: str | None, mode: Any, system: GraphSystem) -> None:
     """`optimized_metric` must be a metric the model logs (else checkpoints and sweeps fail late),
     and `optimized_mode` min or max."""
-    names = logged_metrics(system)
+    names = system.logged_names()
     if metric is not None and metric not in names:
         raise ConfigError(f"optimized_metric: the model logs no '{metric}'; it logs {names}")
     if mode not in ("min", "max"):
