@@ -2,7 +2,7 @@
 
 Encoders (`LSTMEncoder`, `GRUEncoder`, `Conv1DEncoder`, `CNNTower`, `MLP`, `Embedding`),
 fusions (`Concat`, `Add`, `Multiply`, `Average`), layers and heads (`Dense`, `Conv1D`,
-pools, `Flatten`, `Dropout`), wrappers (`TimeDistributed`) and image modules
+pools, `Flatten`, `Dropout`, `RepeatVector`), wrappers (`TimeDistributed`) and image modules
 (`InceptionBlock`, `ResidualBlock`). Heads produce logits.
 
 Padding: sequence blocks built with `mask_zero=True` read all-zero steps as padding (an
@@ -27,6 +27,7 @@ from plait.blocks.mlp import MLP
 from plait.blocks.pooling import MaxPool1D
 from plait.blocks.recurrent import RecurrentEncoder
 from plait.blocks.relation import RelationNetwork
+from plait.blocks.repeat import RepeatVector
 from plait.blocks.residual import ResidualBlock
 from plait.blocks.time_distributed import TimeDistributed
 
@@ -34,5 +35,5 @@ __all__ = [
     "ACTIVATIONS", "MLP", "Add", "Average", "Block", "CNNTower", "Concat", "Conv1D",
     "Conv1DEncoder", "Dense", "Dropout", "Embedding", "Flatten", "GRUEncoder",
     "GlobalAveragePool1D", "GlobalMaxPool1D", "InceptionBlock", "LSTMEncoder", "MaxPool1D", "Multiply",
-    "RecurrentEncoder", "RelationNetwork", "ResidualBlock", "TimeDistributed", "activation", "spec_of",
+    "RecurrentEncoder", "RelationNetwork", "RepeatVector", "ResidualBlock", "TimeDistributed", "activation", "spec_of",
 ]
