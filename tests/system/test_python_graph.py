@@ -140,3 +140,20 @@ def test_a_configured_balancer_trains_and_its_checkpoint_loads(digits, tmp_path)
     assert restored.loss_balancing == config and restored.loss.balancer.alpha == 0.5
     x = torch.from_numpy(pixels[:5])
     torch.testing.assert_close(restored.predict({"pixels": x})["digit"], system.predict({"pixels": x})["digit"])
+
+
+def test_a_trained_system_pickles_whole(digits, tmp_path) -> None:
+    """`torch.save(model)` as PyTorch users save a whole module: named losses, class weights,
+    metrics and all; the copy predicts alike and trains on (spawned processes pickle it too)."""
+    pixels, targets = digits
+    system = GraphSystem(two_headed(), loss={"digit": {"name": "cross_entropy", "weight": [1.0] * 10},
+                                             "odd": "binary_cross_entropy"}, metrics=["acc"])
+    data = ArrayDataModule({"pixels": pixels}, targets, batch_size=64)
+    trainer(tmp_path / "first", epochs=1).fit(system, data)
+    torch.save(system, tmp_path / "system.pt")
+    again = torch.load(tmp_path / "system.pt", weights_only=False)
+    x = {"pixels": torch.from_numpy(pixels[:5])}
+    torch.testing.assert_close(again.predict(x)["digit"], system.predict(x)["digit"])
+    trainer(tmp_path / "again", epochs=1).fit(again, data)
+    logged = pd.read_csv(next((tmp_path / "again").rglob("metrics.csv")))
+    assert logged["val/digit/acc"].dropna().iloc[-1] > 0.6

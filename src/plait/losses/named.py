@@ -111,21 +111,26 @@ def match_shapes(name: str, logits: Tensor, target: Tensor) -> tuple[Tensor, Ten
     raise _shape_error(name, logits, target)
 
 
-def _elementwise(name: str, torch_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """A loss comparing logits and a same-shaped target element by element."""
+class _Elementwise:
+    """A loss comparing logits and a same-shaped target element by element.
 
-    def loss(logits: Tensor, target: Tensor, **kwargs: Any) -> Tensor:
-        logits, target = match_shapes(name, logits, target)
-        return torch_fn(logits, target.to(logits.dtype), **kwargs)
+    A class, not a closure, so that a model holding it pickles (`torch.save(model)`, spawned
+    processes).
+    """
 
-    loss.__name__ = loss.__qualname__ = name
-    return loss
+    def __init__(self, name: str, torch_fn: Callable[..., Tensor]) -> None:
+        self.__name__, self.torch_fn = name, torch_fn
+
+    def __call__(self, logits: Tensor, target: Tensor, **kwargs: Any) -> Tensor:
+        logits, target = match_shapes(self.__name__, logits, target)
+        return self.torch_fn(logits, target.to(logits.dtype), **kwargs)
 
 
-def _cross_entropy(name: str, torch_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+class _CrossEntropy(_Elementwise):
     """Softmax cross entropy against class indices or one-hot / probability targets."""
 
-    def loss(logits: Tensor, target: Tensor, **kwargs: Any) -> Tensor:
+    def __call__(self, logits: Tensor, target: Tensor, **kwargs: Any) -> Tensor:
+        name = self.__name__
         if logits.ndim < 2:
             raise LossError(f"loss {name} expects logits (B, C) with classes on the last "
                             f"dimension, received {shape_text(logits.shape)}; for one logit "
@@ -133,19 +138,16 @@ def _cross_entropy(name: str, torch_fn: Callable[..., Tensor]) -> Callable[..., 
         classes = logits.shape[-1]
         flat = logits.reshape(-1, classes)
         if target.shape == logits.shape:  # one-hot or class probabilities
-            return torch_fn(flat, target.reshape(-1, classes).to(logits.dtype), **kwargs)
+            return self.torch_fn(flat, target.reshape(-1, classes).to(logits.dtype), **kwargs)
         if not target.is_floating_point():
             if target.ndim == logits.ndim and target.shape[-1] == 1:
                 target = target.squeeze(-1)
             if target.shape == logits.shape[:-1]:
-                return torch_fn(flat, target.reshape(-1).long(), **kwargs)
+                return self.torch_fn(flat, target.reshape(-1).long(), **kwargs)
         raise LossError(f"loss {name} expects class indices (int64) of shape "
                         f"{shape_text(logits.shape[:-1])} or one-hot/probabilities (float) of "
                         f"shape {shape_text(logits.shape)}, received {target.dtype} "
                         f"{shape_text(target.shape)}")
-
-    loss.__name__ = loss.__qualname__ = name
-    return loss
 
 
 # name -> (torch function whose keyword arguments it takes, loss, activation)
@@ -153,14 +155,14 @@ _NAMED: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor], str]] = {}
 
 
 def _add(names: list[str], torch_fn: Callable[..., Tensor], activation: str,
-         make: Callable[[str, Callable[..., Tensor]], LossFn] = _elementwise) -> None:
+         make: type[_Elementwise] = _Elementwise) -> None:
     for name in names:
         _NAMED[name] = (torch_fn, make(name, torch_fn), activation)
 
 
 # Keras's names (the seeds' `binary_crossentropy`, ...) are aliases: they take logits here too.
 _add(["cross_entropy", "categorical_crossentropy", "sparse_categorical_crossentropy"],
-     F.cross_entropy, "softmax", _cross_entropy)
+     F.cross_entropy, "softmax", _CrossEntropy)
 _add(["binary_cross_entropy", "binary_crossentropy"], F.binary_cross_entropy_with_logits, "sigmoid")
 _add(["multilabel"], F.binary_cross_entropy_with_logits, "sigmoid")
 _add(["mse", "mean_squared_error"], F.mse_loss, "identity")
