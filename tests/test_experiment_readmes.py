@@ -1,8 +1,10 @@
-"""Every `python train.py` command in an experiment's README composes as written.
+"""Every `python train.py` command in an experiment's README passes `mode=check` as written.
 
-Each key a command sets exists, each preset it names is there, each `~` deletes something:
-a README whose command went stale with its config fails here. A sweep (`-m`) composes with
-the first value of each swept setting. Commands with shell variables or `<placeholders>`
+Each key a command sets exists, each preset it names is there, each `~` deletes something,
+and the model it describes builds (its node expressions, losses, metrics and optimizer): a
+README whose command went stale with its config fails here. A sweep (`-m`) is checked with
+the first value of each swept setting; a command that loads a past run's checkpoint into a
+block (`_checkpoint_=`) is composed only. Commands with shell variables or `<placeholders>`
 are left out; `tests/data/test_babi.py` and others run some of these commands for real.
 """
 
@@ -16,6 +18,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, RangeSweep
+
+from plait.train import check
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -68,14 +72,17 @@ def first_of_sweep(argument: str) -> str:
 
 
 def test_every_experiment_readme_has_commands() -> None:
-    assert {folder for folder, _ in COMMANDS} == {p.parent.name for p in (ROOT / "experiments").glob("*/README.md")}
+    readmes = {p.parent.name for p in (ROOT / "experiments").glob("*/README.md")}
+    assert {folder for folder, _ in COMMANDS} == readmes
 
 
 @pytest.mark.parametrize(("folder", "command"), COMMANDS,
                          ids=[f"{folder}-{i}" for i, (folder, _) in enumerate(COMMANDS)])
-def test_readme_command_composes(folder: str, command: str) -> None:
+def test_readme_command_checks(folder: str, command: str, tmp_path: Path) -> None:
     arguments = shlex.split(command, comments=True)
     overrides = [first_of_sweep(a) if "-m" in arguments else a for a in arguments if a != "-m"]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    assert cfg.task_name, f"{folder}: {command}"
+        cfg = compose("train", overrides=[*overrides, "mode=check", f"paths.output_dir={tmp_path}",
+                                          f"paths.data_dir={tmp_path / 'data'}"])
+    if "_checkpoint_=" not in command:  # a file of a run made for that README
+        check(cfg)

@@ -44,10 +44,12 @@ def test_a_question_at_every_word_reaches_an_lstm_that_skips_the_padding():
     q = torch.randn(len(LENGTHS), 8)
     reference = graph(pad(sentences(LENGTHS), "right"), q)["read"]
     for padding in PADDINGS:
-        torch.testing.assert_close(graph(pad(sentences(LENGTHS), padding), q)["read"], reference, **TIGHT)
+        got = graph(pad(sentences(LENGTHS), padding), q)["read"]
+        torch.testing.assert_close(got, reference, **TIGHT)
     rebuilt = build_graph(graph.to_spec())  # saved as a spec, as a Python graph is
     rebuilt.load_state_dict(graph.state_dict())
-    torch.testing.assert_close(rebuilt(pad(sentences(LENGTHS), "mixed"), q)["read"], reference, **TIGHT)
+    got = rebuilt(pad(sentences(LENGTHS), "mixed"), q)["read"]
+    torch.testing.assert_close(got, reference, **TIGHT)
     # Without zeros at the padding, the same LSTM reads the padding as steps.
     unmasked = Graph(inputs=[story, question],
                      outputs=lstm(Concat()(words, RepeatVector(mask_zero=False)(question, story))))
@@ -69,5 +71,24 @@ def test_a_graph_names_the_node_of_a_misused_repeat():
     x = Input("x", shape=(2, 4))
     with pytest.raises(GraphError, match=r"node 'repeat_vector\w*' \(RepeatVector\).*\(B, D\)"):
         RepeatVector(3)(x)
-    with pytest.raises(ValueError, match=r"n >= 1 .* received n=0"):
-        RepeatVector(0)
+
+
+def test_misuse_outside_a_graph_is_named_too():
+    v, ids = torch.randn(2, 3), torch.tensor([[3, 7, 0, 0], [0, 5, 2, 9]])
+    with pytest.raises(GraphError, match=r"received n=3 and steps_of"):
+        RepeatVector(3)(v, ids)
+    with pytest.raises(GraphError, match=r"received neither"):
+        RepeatVector()(v)
+
+
+@pytest.mark.parametrize("n", [0, 2.5, True])
+def test_n_must_be_a_whole_number_of_steps(n):
+    with pytest.raises(ValueError, match=rf"n, a whole number of steps >= 1.*received n={n!r}"):
+        RepeatVector(n)
+
+
+def test_a_given_mask_wins_over_the_padding_it_would_find():
+    ids = torch.tensor([[3, 7, 0, 0], [0, 5, 2, 9]])
+    mask = torch.tensor([[True, False, False, False], [True, True, True, True]])
+    out = RepeatVector()(torch.ones(2, 3), ids, mask=mask)
+    assert torch.equal(out.ne(0).all(-1), mask)

@@ -34,6 +34,7 @@ from plait.blocks.time_distributed import TimeDistributed
 __all__ = [
     "ACTIVATIONS", "MLP", "Add", "Average", "Block", "CNNTower", "Concat", "Conv1D",
     "Conv1DEncoder", "Dense", "Dropout", "Embedding", "Flatten", "GRUEncoder",
-    "GlobalAveragePool1D", "GlobalMaxPool1D", "InceptionBlock", "LSTMEncoder", "MaxPool1D", "Multiply",
-    "RecurrentEncoder", "RelationNetwork", "RepeatVector", "ResidualBlock", "TimeDistributed", "activation", "spec_of",
+    "GlobalAveragePool1D", "GlobalMaxPool1D", "InceptionBlock", "LSTMEncoder", "MaxPool1D",
+    "Multiply", "RecurrentEncoder", "RelationNetwork", "RepeatVector", "ResidualBlock",
+    "TimeDistributed", "activation", "spec_of",
 ]
