@@ -26,6 +26,21 @@ def test_embedding_parameters_match_keras_and_padding_is_zero():
     assert (y[0, 2:] == 0).all()
 
 
+def test_embedding_init_std_scales_the_start_and_keeps_padding_zero():
+    torch.manual_seed(0)
+    default = Embedding(5_000, 8).embedding.weight
+    assert 0.95 < default[1:].std() < 1.05  # nn.Embedding's N(0, 1), unchanged by default
+    torch.manual_seed(0)
+    small = Embedding(5_000, 8, init_std=0.01)
+    weight = small.embedding.weight
+    assert 0.0095 < weight[1:].std() < 0.0105 and (weight[1:] != 0).all()
+    assert (weight[0] == 0).all()
+    assert small.get_config()["init_std"] == 0.01
+    assert Embedding(10, 2, padding_idx=None, init_std=0.1).embedding.weight[0].abs().sum() > 0
+    with pytest.raises(ValueError, match="init_std is 0"):
+        Embedding(10, 2, init_std=0)
+
+
 def test_embedding_of_a_categorical_column():
     assert Embedding(12, 4, padding_idx=None)(torch.tensor([1, 5, 11])).shape == (3, 4)
 
