@@ -40,6 +40,11 @@ class GraphSystem(L.LightningModule):
         loss_weights: Keras-style: one weight, a dict by name (others 1.0) or a list.
         metrics: Keras-style: metric names for every output, a dict by name, or a list of lists.
         optimizer: makes the optimizer from parameters (Hydra `_partial_: true`); Adam 1e-3 if None.
+        param_groups: block name -> optimizer settings for that block's parameters, e.g.
+            `{"encoder": {"lr": 1e-5}, "wide": {"weight_decay": 0.1}}` (PyTorch's parameter
+            groups; Keras's per-layer regularizers). `outer.inner` names a block inside a
+            nested graph. Every other parameter takes the optimizer's own settings. None:
+            one group, every parameter with the optimizer's settings.
         scheduler: makes an LR scheduler from the optimizer; none if None.
         scheduler_monitor: the metric a plateau scheduler watches.
         loss_balancing: how output losses are combined: `fixed` uses the weights;
@@ -49,7 +54,8 @@ class GraphSystem(L.LightningModule):
             `backend`, `dynamic`, ...); LSTM/GRU layers are traced, not broken at.
 
     Raises:
-        SpecError: the graph is neither a `Graph` nor a spec.
+        SpecError: the graph is neither a `Graph` nor a spec; a parameter group of no block,
+            of a block without trainable parameters or sharing them with another group.
         LossError: an output of no graph output, an output without a loss, unknown loss
             or metric names, weights that are not positive, an unknown balancer.
     """
@@ -57,6 +63,7 @@ class GraphSystem(L.LightningModule):
     def __init__(self, graph: Graph | Mapping, outputs: Mapping[str, Any] | None = None, *,
                  loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                  optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+                 param_groups: Mapping[str, Mapping[str, Any]] | None = None,
                  scheduler: Callable[..., Any] | None = None, scheduler_monitor: str = "val/loss",
                  loss_balancing: str | Mapping | type = "fixed",
                  compile: bool | Mapping[str, Any] = False) -> None:
@@ -92,6 +99,8 @@ class GraphSystem(L.LightningModule):
         if self.compile_options is not None:
             compile_graph(self.graph, self.compile_options)
         self._optimizer = optimizer
+        self._groups = dict(param_groups or {})
+        block_groups(self, self._groups)  # a wrong block name fails here, not when fit starts
         self._scheduler = scheduler
         self._scheduler_monitor = scheduler_monitor
 
@@ -243,9 +252,14 @@ class GraphSystem(L.LightningModule):
         Raises:
             SpecError: naming `model.optimizer` or `model.scheduler` and what it refused.
         """
-        params = [p for p in self.parameters() if p.requires_grad]
+        params = block_groups(self, self._groups)
         optimizer = (_build("model.optimizer", self._optimizer, params=params) if self._optimizer
                      else torch.optim.Adam(params, lr=1e-3))
+        for name, settings in self._groups.items():  # torch keeps a misspelt setting silently
+            unknown = sorted(set(settings) - set(optimizer.defaults))
+            if unknown:
+                raise SpecError(f"model.param_groups.{name}: {type(optimizer).__name__} has no "
+                                f"setting {unknown[0]!r}; its settings are {sorted(optimizer.defaults)}")
         if self._scheduler is None:
             return optimizer
         scheduler = _build("model.scheduler", self._scheduler, optimizer=optimizer)
@@ -299,6 +313,41 @@ class GraphSystem(L.LightningModule):
         from plait.system.evaluate import evaluate
 
         return evaluate(self, inputs, targets, batch_size=batch_size, sample_weight=sample_weight)
+
+
+def block_groups(system: nn.Module, groups: Mapping[str, Mapping[str, Any]]) -> list[Any]:
+    """The trainable parameters as optimizer parameter groups: everything not named in
+    `groups` first, with the optimizer's own settings, then one group per named block.
+
+    Raises:
+        SpecError: naming `model.param_groups.<block>`: no such block, settings that are not
+            a mapping, no trainable parameters, or parameters already in another group.
+    """
+    trainable = [p for p in system.parameters() if p.requires_grad]
+    if not groups:
+        return trainable
+    owner: dict[int, str] = {}
+    named = []
+    for name, settings in groups.items():
+        where = f"model.param_groups.{name}"
+        try:
+            block = system.graph.get_block(name)
+        except Exception as err:  # GraphError: the message lists the graph's blocks
+            raise SpecError(f"{where}: {err}") from None
+        if not isinstance(settings, Mapping):
+            raise SpecError(f"{where}: expected optimizer settings such as {{weight_decay: 0.1}}, "
+                            f"received {settings!r}")
+        params = [p for p in block.parameters() if p.requires_grad]
+        if not params:
+            raise SpecError(f"{where}: block '{name}' has no trainable parameters")
+        for p in params:
+            if id(p) in owner:
+                raise SpecError(f"{where}: block '{name}' holds parameters of "
+                                f"model.param_groups.{owner[id(p)]} too; a parameter takes one group")
+            owner[id(p)] = name
+        named.append({"params": params, **settings})
+    rest = [p for p in trainable if id(p) not in owner]
+    return [{"params": rest}, *named] if rest else named
 
 
 def _build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:

@@ -1,0 +1,84 @@
+"""`param_groups`: a block's parameters take optimizer settings of their own."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from tests.system.conftest import trainer
+
+from plait import Graph, Input
+from plait.blocks import MLP, Dense
+from plait.data import ArrayDataModule
+from plait.spec import SpecError
+from plait.system import GraphSystem
+
+
+def two_headed() -> Graph:
+    pixels = Input("pixels", shape=(64,))
+    features = MLP(hidden=[32])(pixels)
+    return Graph(pixels, {"digit": Dense(10)(features), "odd": Dense(1)(features)})
+
+
+def system(graph: Graph, groups) -> GraphSystem:
+    return GraphSystem(graph, loss=["cross_entropy", "binary_cross_entropy"], param_groups=groups)
+
+
+def test_a_block_trains_at_its_own_rate_and_the_rest_at_the_optimizers(tmp_path) -> None:
+    graph = two_headed()
+    trunk, digit_head = list(graph.blocks)[:2]
+    model = system(graph, {trunk: {"lr": 0.0}, digit_head: {"weight_decay": 0.5}})
+    groups = model.configure_optimizers().param_groups
+    assert [(len(g["params"]), g["lr"], g["weight_decay"]) for g in groups] == [
+        (2, 1e-3, 0), (2, 0.0, 0), (2, 1e-3, 0.5)]  # the odd head; the trunk; the digit head
+    before = {k: v.clone() for k, v in graph.state_dict().items()}
+    digits = load_digits()
+    data = ArrayDataModule({"pixels": (digits.data / 16).astype("float32")},
+                           {"digit": digits.target, "odd": (digits.target % 2).astype("float32")},
+                           batch_size=64)
+    trainer(tmp_path, epochs=1).fit(model, data)
+    after = graph.state_dict()
+    changed = {k.split(".")[1] for k in after if not torch.equal(after[k], before[k])}
+    assert trunk not in changed and digit_head in changed and len(changed) == 2
+
+
+def test_a_block_of_a_nested_graph_by_its_dotted_name() -> None:
+    inner = two_headed()
+    x = Input("pixels", shape=(64,))
+    outer = Graph(x, inner(x))
+    nested, = outer.blocks
+    trunk = list(inner.blocks)[0]
+    groups = system(outer, {f"{nested}.{trunk}": {"lr": 0.5}}).configure_optimizers().param_groups
+    assert [g["lr"] for g in groups] == [1e-3, 0.5] and len(groups[1]["params"]) == 2
+
+
+@pytest.mark.parametrize(("groups", "message"), [
+    ({"nope": {"lr": 1.0}}, r"model\.param_groups\.nope: graph '\w+' has no block 'nope'; blocks are \["),
+    ({"{1}": {"weight_decy": 1.0}}, r"model\.param_groups\.\w+: Adam has no setting 'weight_decy'; "
+                                     r"its settings are \[.*'weight_decay'"),
+    ({"{1}": 0.1}, r"model\.param_groups\.\w+: expected optimizer settings such as \{weight_decay: "
+                   r"0\.1\}, received 0\.1"),
+    ({"{0}": {"lr": 1.0}, "{0}.dense": {"lr": 2.0}}, r"MLP, not a graph, so it has no block 'dense'"),
+])
+def test_a_wrong_group_is_named(groups, message) -> None:
+    graph = two_headed()
+    names = list(graph.blocks)
+    groups = {key.format(*names): value for key, value in groups.items()}
+    with pytest.raises(SpecError, match=message):
+        system(graph, groups).configure_optimizers()
+
+
+def test_a_block_in_two_groups_or_without_trainable_parameters_is_refused() -> None:
+    inner = two_headed()
+    x = Input("pixels", shape=(64,))
+    outer = Graph(x, inner(x))
+    nested, = outer.blocks
+    trunk = list(inner.blocks)[0]
+    with pytest.raises(SpecError, match=rf"model\.param_groups\.{nested}: block '{nested}' holds "
+                                        rf"parameters of model\.param_groups\.{nested}\.{trunk} too"):
+        system(outer, {f"{nested}.{trunk}": {"lr": 0.5}, nested: {"lr": 0.1}})
+    graph = two_headed()
+    trunk = list(graph.blocks)[0]
+    graph.get_block(trunk).requires_grad_(False)
+    with pytest.raises(SpecError, match=rf"block '{trunk}' has no trainable parameters"):
+        system(graph, {trunk: {"lr": 0.5}})
