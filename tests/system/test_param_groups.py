@@ -20,6 +20,14 @@ def two_headed() -> Graph:
     return Graph(pixels, {"digit": Dense(10)(features), "odd": Dense(1)(features)})
 
 
+def nested() -> tuple[Graph, str, str]:
+    """A graph holding `two_headed` as one block; that block's name and its MLP's."""
+    inner = two_headed()
+    x = Input("pixels", shape=(64,))
+    outer = Graph(x, inner(x))
+    return outer, next(iter(outer.blocks)), next(iter(inner.blocks))
+
+
 def system(graph: Graph, groups) -> GraphSystem:
     return GraphSystem(graph, loss=["cross_entropy", "binary_cross_entropy"], param_groups=groups)
 
@@ -43,12 +51,8 @@ def test_a_block_trains_at_its_own_rate_and_the_rest_at_the_optimizers(tmp_path)
 
 
 def test_a_block_of_a_nested_graph_by_its_dotted_name() -> None:
-    inner = two_headed()
-    x = Input("pixels", shape=(64,))
-    outer = Graph(x, inner(x))
-    nested, = outer.blocks
-    trunk = list(inner.blocks)[0]
-    groups = system(outer, {f"{nested}.{trunk}": {"lr": 0.5}}).configure_optimizers().param_groups
+    outer, nested_name, trunk = nested()
+    groups = system(outer, {f"{nested_name}.{trunk}": {"lr": 0.5}}).configure_optimizers().param_groups
     assert [g["lr"] for g in groups] == [1e-3, 0.5] and len(groups[1]["params"]) == 2
 
 
@@ -69,14 +73,10 @@ def test_a_wrong_group_is_named(groups, message) -> None:
 
 
 def test_a_block_in_two_groups_or_without_trainable_parameters_is_refused() -> None:
-    inner = two_headed()
-    x = Input("pixels", shape=(64,))
-    outer = Graph(x, inner(x))
-    nested, = outer.blocks
-    trunk = list(inner.blocks)[0]
-    with pytest.raises(SpecError, match=rf"model\.param_groups\.{nested}: block '{nested}' holds "
-                                        rf"parameters of model\.param_groups\.{nested}\.{trunk} too"):
-        system(outer, {f"{nested}.{trunk}": {"lr": 0.5}, nested: {"lr": 0.1}})
+    outer, name, trunk = nested()
+    with pytest.raises(SpecError, match=rf"model\.param_groups\.{name}: block '{name}' holds "
+                                        rf"parameters of model\.param_groups\.{name}\.{trunk} too"):
+        system(outer, {f"{name}.{trunk}": {"lr": 0.5}, name: {"lr": 0.1}})
     graph = two_headed()
     trunk = list(graph.blocks)[0]
     graph.get_block(trunk).requires_grad_(False)
