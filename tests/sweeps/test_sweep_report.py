@@ -21,7 +21,7 @@ RUNS = {"0": ((0.1, 1.0), [0.80, 0.78], [0.88, 0.90]),
 
 
 def write_run(folder: Path, weights: tuple[float, float], mae: list[float],
-              auroc: list[float]) -> None:
+              auroc: list[float], *overrides: str) -> None:
     """A run folder as plait writes it: `.hydra/` files, `csv/metrics.csv` and, the run
     done, `.plait/finished`."""
     config = {"optimized_metric": "val/income/auroc", "optimized_mode": "max",
@@ -33,7 +33,7 @@ def write_run(folder: Path, weights: tuple[float, float], mae: list[float],
     (folder / ".hydra").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create(config), folder / ".hydra" / "config.yaml")
     OmegaConf.save(OmegaConf.create(["experiment=adult_multitask",
-                                     f"model.outputs.age.weight={weights[0]}"]),
+                                     f"model.outputs.age.weight={weights[0]}", *overrides]),
                    folder / ".hydra" / "overrides.yaml")
     rows = [{"epoch": e, "step": 10 * e, "val/age/mae": m, "val/income/auroc": a}
             for e, (m, a) in enumerate(zip(mae, auroc))]
@@ -158,3 +158,28 @@ def test_epoch_option_shows_val_at_each_runs_last_epoch(sweep_dir, capsys) -> No
     assert last.loc["4", "best val/income/auroc"] == 0.90  # the objective stays the best
     with pytest.raises(SweepError, match="epoch: expected best or last, received 'first'"):
         make_report(sweep_dir, split="val", epoch="first")
+
+
+def test_the_best_epoch_is_counted_from_one(sweep_dir) -> None:
+    write_run(sweep_dir / "4", (1.0, 1.0), [0.70, 0.65], [0.90, 0.85])  # best auroc first
+    table = make_report(sweep_dir, split="val").table.set_index("run")
+    assert table["best epoch"].fillna(0).tolist() == [2, 2, 2, 0, 1]  # run 3 logged nothing
+    assert table["epochs"].tolist() == [2, 2, 2, 0, 2]
+
+
+def test_mean_over_averages_the_runs_that_differ_only_there(tmp_path, capsys) -> None:
+    folder = tmp_path / "multiruns" / "seeds"
+    folder.mkdir(parents=True)
+    (folder / "multirun.yaml").write_text("hydra: {}\n")
+    for i, (weight, seed, mae) in enumerate([(1.0, 1, 0.6), (1.0, 2, 0.8), (2.0, 1, 0.5),
+                                             (2.0, 2, 0.7), (2.0, 3, 0.9)]):
+        write_run(folder / str(i), (weight, 1.0), [mae + 0.1, mae], [0.8, 0.9], f"seed={seed}")
+    assert main([str(folder), "--split", "val", "--mean-over", "seed"]) == 0
+    out = capsys.readouterr().out
+    assert "Means over `seed`" in out and "sweep_mean.csv" in out
+    means = pd.read_csv(folder / "report" / "sweep_mean.csv")
+    assert means["weight/age"].tolist() == [1.0, 2.0] and means["runs"].tolist() == [2, 3]
+    assert means["val/age/mae"].tolist() == pytest.approx([0.7, 0.7])
+    assert "seed" not in means and "run" not in means
+    with pytest.raises(SweepError, match="mean over 'sed': not a setting the sweep varied"):
+        make_report(folder, split="val", mean_keys=["sed"])

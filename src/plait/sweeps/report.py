@@ -5,7 +5,10 @@ each output's metrics and the objective), `metric_vs_<weight>.png` for every wei
 varies, and `tradeoff_<a>_<b>.png` (two outputs' metrics, run by run, with the Pareto front).
 `sweep.md` counts the runs that finished against every job (a grid's not yet run too),
 says once what every run shared (`Fixed: trainer.max_epochs=30 ...`), and leaves out of the
-table the settings with one value throughout; `sweep.csv` keeps every column.
+table the settings with one value throughout; `sweep.csv` keeps every column. With
+`--mean-over seed`, runs that differ only in the seed are also averaged, one row each
+(`sweep_mean.csv`, and a second table in `sweep.md`): what a choice between settings
+should rest on when one run's figures move with its initialisation.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from plait.sweeps.table import (
     fixed_settings,
     keep_metrics,
     lower_is_better,
+    mean_over,
     objective_column,
     primary_metric,
     sweep_table,
@@ -45,7 +49,7 @@ class Report:
 def make_report(folder: str | Path, out: str | Path | None = None,
                 pairs: Sequence[tuple[str, str]] | None = None,
                 metrics: Sequence[str] | None = None, split: str | None = None,
-                epoch: str = "best") -> Report:
+                epoch: str = "best", mean_keys: Sequence[str] = ()) -> Report:
     """Read a sweep folder and write its table and plots.
 
     Args:
@@ -59,9 +63,12 @@ def make_report(folder: str | Path, out: str | Path | None = None,
             was tested, else val.
         epoch: which val epoch: `best` (the best objective's, what checkpointing kept) or
             `last` (the weights a run ends with, what a run that tests them is tested on).
+        mean_keys: settings to average over (`seed`): the finished runs that differ only in
+            them become one row of means, in `sweep_mean.csv` and under the table.
 
     Raises:
-        SweepError: not a sweep folder, a pair naming no output, or an unknown split or epoch.
+        SweepError: not a sweep folder, a pair naming no output, an unknown split or epoch,
+            or a mean over a setting the sweep did not vary.
     """
     sweep = load_sweep(folder)
     if split not in (None, "val", "test"):
@@ -76,6 +83,12 @@ def make_report(folder: str | Path, out: str | Path | None = None,
     markdown = _markdown(sweep, shown, fixed, epoch)
     files = [out / "sweep.csv", out / "sweep.md"]
     kept.to_csv(files[0], index=False)
+    if mean_keys:
+        means = mean_over(shown, mean_keys)
+        files.append(out / "sweep_mean.csv")
+        means.to_csv(files[-1], index=False)
+        markdown += (f"\n\nMeans over {', '.join(f'`{k}`' for k in mean_keys)} (finished runs "
+                     f"alike in every other setting):\n\n{to_markdown(means)}")
     files[1].write_text(markdown + "\n")
     metrics = [m for m in (primary_metric(table, sweep, o) for o in sweep.outputs) if m]
     metrics.append(objective_column(sweep))
@@ -143,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "on val (at the best epoch) or test (default: test when runs were tested)")
     parser.add_argument("--epoch", choices=("best", "last"), default="best",
                         help="the val epoch shown: the best objective's (default) or the last")
+    parser.add_argument("--mean-over", metavar="KEY[,KEY]", help="also average the runs that "
+                        "differ only in these settings, e.g. seed")
     args = parser.parse_args(argv)
     pairs = [tuple(p.split(",", 1)) for p in args.pair] if args.pair else None
     if pairs and any(len(p) != 2 for p in pairs):
@@ -150,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         report = make_report(args.folder, args.out, pairs,
                              args.metrics.split(",") if args.metrics else None, args.split,
-                             args.epoch)
+                             args.epoch, args.mean_over.split(",") if args.mean_over else ())
     except SweepError as err:
         print(f"sweep_report: {err}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ import pandas as pd
 
 from plait.sweeps.runs import (
     Sweep,
+    SweepError,
     SweepRun,
     best_epoch,
     last_epoch,
@@ -47,8 +48,9 @@ def sweep_table(sweep: Sweep, split: str | None = None, epoch: str = "best") -> 
     """One row per job: run, state, swept settings, each output's weight and the balancing,
     the best objective, each output's metrics (on `split`: `test`, the best checkpoint's, or
     `val`, at the best epoch, or at the last with `epoch="last"`; None: test when any run
-    was tested, else val), epochs and seconds. A job of the grid that never started is a row
-    too, state `NOT RUN`."""
+    was tested, else val), the best epoch (counted from 1, as the console counts them: the
+    epoch whose weights the best checkpoint holds), epochs validated and seconds. A job of the
+    grid that never started is a row too, state `NOT RUN`."""
     stage = split or metric_stage(sweep)
     swept = setting_keys(sweep)
     rows = []
@@ -63,6 +65,7 @@ def sweep_table(sweep: Sweep, split: str | None = None, epoch: str = "best") -> 
                         for o in sweep.outputs})
         row[objective_column(sweep)] = _best(run, sweep)
         row.update(_output_metrics(run, sweep, stage, epoch))
+        row["best epoch"] = _best_epoch_number(run, sweep)
         row["epochs"] = _epochs(run, sweep.objective)
         row["seconds"] = None if run.seconds is None else round(run.seconds)
         rows.append(row)
@@ -74,8 +77,9 @@ def sweep_table(sweep: Sweep, split: str | None = None, epoch: str = "best") -> 
                      "balancing": given.get(setting_key("balancing"))})
     rows.sort(key=lambda row: run_order(row["run"]))
     table = pd.DataFrame(rows)
-    table = table[[c for c in table.columns if c not in ("epochs", "seconds")] + ["epochs", "seconds"]]
-    return table.astype({"epochs": "Int64", "seconds": "Int64"})  # whole numbers, blank if not run
+    last = ["best epoch", "epochs", "seconds"]
+    table = table[[c for c in table.columns if c not in last] + last]
+    return table.astype(dict.fromkeys(last, "Int64"))  # whole numbers, blank if not run
 
 
 def setting_keys(sweep: Sweep) -> list[str]:
@@ -200,6 +204,37 @@ def _epochs(run: SweepRun, objective: str) -> int:
     if run.metrics is None or objective not in run.metrics:
         return 0
     return int(run.metrics[objective].notna().sum())
+
+
+def _best_epoch_number(run: SweepRun, sweep: Sweep) -> int | None:
+    """The best objective's epoch, counted from 1; None when none was logged."""
+    row = best_epoch(run.metrics, sweep.objective, sweep.mode)
+    return None if row is None or pd.isna(row.get("epoch")) else int(row["epoch"]) + 1
+
+
+def mean_over(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """The finished runs that differ only in `keys` (e.g. `seed`) as one row each: every
+    other setting, `runs` (how many), then the mean of each number (objective, metrics,
+    best epoch, seconds). The settings are the columns before the objective's.
+
+    Raises:
+        SweepError: a key that is not a column of the table (a setting the sweep varied).
+    """
+    missing = [k for k in keys if k not in table.columns]
+    if missing:
+        raise SweepError(f"mean over {missing[0]!r}: not a setting the sweep varied; its columns "
+                         f"are {list(table.columns)}")
+    done = table[table["state"] == "COMPLETE"]
+    first_number = next(i for i, c in enumerate(table.columns) if c.startswith("best "))
+    settings = [c for c in table.columns[:first_number] if c not in ("run", "state", *keys)]
+    numbers = [c for c in table.columns[first_number:] if c != "epochs"]
+    grouped = done.groupby(settings, dropna=False, sort=False) if settings else [((), done)]
+    rows = []
+    for values, group in grouped:
+        values = values if isinstance(values, tuple) else (values,)
+        rows.append({**dict(zip(settings, values)), "runs": len(group),
+                     **{c: pd.to_numeric(group[c], errors="coerce").mean() for c in numbers}})
+    return pd.DataFrame(rows)
 
 
 def _best(run: SweepRun, sweep: Sweep) -> float:
