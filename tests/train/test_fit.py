@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_dir
+from tests.train.conftest import CONF
 
 from plait.train import train
 
@@ -91,3 +93,25 @@ def test_multirun_gives_one_wandb_run_per_job(run, tmp_path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     for job in ("0", "1"):
         assert len(list((tmp_path / job / "wandb").glob("offline-run-*"))) == 1
+
+
+def test_test_last_tests_the_weights_training_ended_with(tmp_path) -> None:
+    """`test=true` tests the best checkpoint, here by the highest val/loss (the worst epoch,
+    the first); `test=last` the final weights, which evaluate alike from last.ckpt."""
+    worst = ["optimized_metric=val/loss", "optimized_mode=max", "logger=csv", "data.limit=400",
+             "trainer.max_epochs=3", "experiment=digits"]
+
+    def config(which: str):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return compose("train", overrides=[*worst, f"test={which}",
+                                               f"paths.output_dir={tmp_path / which}"])
+
+    def test_loss(which: str) -> float:
+        train(config(which))
+        with open(tmp_path / which / "csv" / "metrics.csv") as f:
+            return next(float(r["test/loss"]) for r in csv.DictReader(f) if r.get("test/loss"))
+
+    best_by_max, last = test_loss("true"), test_loss("last")
+    assert last < best_by_max
+    with pytest.raises(Exception, match=r"test: expected true \(the best checkpoint\), best, last"):
+        train(config("maybe"))

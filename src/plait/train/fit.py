@@ -71,7 +71,8 @@ def train(cfg: DictConfig) -> float | None:
         fit(trainer, system, data, start.path if start else None)
         metrics = dict(trainer.callback_metrics)
         if cfg.get("test"):
-            metrics.update(test(trainer, system, data, metric, verbose=progress_bar(cfg)))
+            metrics.update(test(trainer, system, data, metric, verbose=progress_bar(cfg),
+                                last=cfg.test == "last"))
         value = optimized_value(metric, trainer, metrics)
     if trainer.is_global_zero:
         mark_finished(Path(cfg.paths.output_dir))
@@ -97,12 +98,13 @@ def fit(trainer: L.Trainer, system: GraphSystem, data: L.LightningDataModule,
 
 
 def test(trainer: L.Trainer, system: GraphSystem, data: L.LightningDataModule,
-         metric: str | None, *, verbose: bool) -> Mapping[str, Any]:
-    """Test the checkpoint that keeps the best `metric` (the last weights without one); the
-    test metrics. `verbose` prints Lightning's table (else `EpochLine` prints one line)."""
-    callback = best_checkpoint(trainer, metric)
+         metric: str | None, *, verbose: bool, last: bool = False) -> Mapping[str, Any]:
+    """Test the checkpoint that keeps the best `metric` (the last weights without one, or
+    with `last`); the test metrics. `verbose` prints Lightning's table (else `EpochLine`
+    prints one line)."""
+    callback = None if last else best_checkpoint(trainer, metric)
     best = callback.best_model_path if callback is not None else ""
-    if not best:
+    if not best and not last:
         log.warning("no best checkpoint: testing the last weights")
     trainer.test(system, datamodule=data, ckpt_path=best or None, verbose=verbose)
     return trainer.callback_metrics
