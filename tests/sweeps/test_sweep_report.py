@@ -183,3 +183,13 @@ def test_mean_over_averages_the_runs_that_differ_only_there(tmp_path, capsys) ->
     assert "seed" not in means and "run" not in means
     with pytest.raises(SweepError, match="mean over 'sed': not a setting the sweep varied"):
         make_report(folder, split="val", mean_keys=["sed"])
+
+
+def test_a_quoted_override_shows_without_its_quotes(tmp_path) -> None:
+    folder = tmp_path / "multiruns" / "nodes"
+    folder.mkdir(parents=True)
+    (folder / "multirun.yaml").write_text("hydra: {}\n")
+    for i, node in enumerate(['"pool(words)"', "'dense(words)'"]):
+        write_run(folder / str(i), (1.0, 1.0), [0.7, 0.6], [0.8, 0.9], f"model.nodes.hour={node}")
+    table = make_report(folder, split="val").table
+    assert table["model.nodes.hour"].tolist() == ["pool(words)", "dense(words)"]

@@ -172,9 +172,15 @@ def _overrides(run: SweepRun) -> dict[str, str]:
 
 
 def _as_dict(overrides: Sequence[str]) -> dict[str, str]:
-    """`key=value` overrides by key, without `+`/`~` and `hydra.*`."""
+    """`key=value` overrides by key, without `+`/`~` and `hydra.*`; a value quoted for Hydra's
+    grammar (`"wide_pool(words)"`) without its quotes."""
     pairs = (o.split("=", 1) for o in overrides if "=" in o)
-    return {k.lstrip("+~"): v for k, v in pairs if not k.lstrip("+~").startswith("hydra.")}
+    return {k.lstrip("+~"): _unquoted(v) for k, v in pairs if not k.lstrip("+~").startswith("hydra.")}
+
+
+def _unquoted(value: str) -> str:
+    quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "'\""
+    return value[1:-1] if quoted else value
 
 
 def _common_overrides(runs: Sequence[SweepRun]) -> list[str]:
