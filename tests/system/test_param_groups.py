@@ -58,7 +58,7 @@ def test_a_block_of_a_nested_graph_by_its_dotted_name() -> None:
 
 @pytest.mark.parametrize(("groups", "message"), [
     ({"nope": {"lr": 1.0}}, r"model\.param_groups\.nope: graph '\w+' has no block 'nope'; blocks are \["),
-    ({"{1}": {"weight_decy": 1.0}}, r"model\.param_groups\.\w+: Adam has no setting 'weight_decy'; "
+    ({"{1}": {"weight_decy": 1.0}}, r"model\.param_groups\.\w+\.weight_decy: Adam has no setting 'weight_decy'; "
                                      r"its settings are \[.*'weight_decay'"),
     ({"{1}": 0.1}, r"model\.param_groups\.\w+: expected optimizer settings such as \{weight_decay: "
                    r"0\.1\}, received 0\.1"),
@@ -82,3 +82,38 @@ def test_a_block_in_two_groups_or_without_trainable_parameters_is_refused() -> N
     graph.get_block(trunk).requires_grad_(False)
     with pytest.raises(SpecError, match=rf"block '{trunk}' has no trainable parameters"):
         system(graph, {trunk: {"lr": 0.5}})
+
+
+def test_groups_follow_the_models_order_whatever_order_they_are_written_in() -> None:
+    graph = two_headed()
+    trunk, digit_head, odd_head = graph.blocks
+    model = system(graph, {odd_head: {"lr": 0.3}, trunk: {"lr": 0.1}})
+    assert model.param_group_names == ["", trunk, odd_head]  # the digit head: no group
+    assert [g["lr"] for g in model.configure_optimizers().param_groups] == [1e-3, 0.1, 0.3]
+    other = two_headed()
+    everything = system(other, {name: {"lr": 0.1} for name in reversed(list(other.blocks))})
+    assert "" not in everything.param_group_names  # no parameter left for the optimizer's own
+
+
+def test_the_command_lines_nested_form_names_a_block_of_a_nested_graph() -> None:
+    """`+model.param_groups.outer.inner.lr=0.5` composes to `{outer: {inner: {lr: 0.5}}}`."""
+    outer, name, trunk = nested()
+    groups = system(outer, {name: {trunk: {"lr": 0.5}}}).configure_optimizers().param_groups
+    assert [g["lr"] for g in groups] == [1e-3, 0.5] and len(groups[1]["params"]) == 2
+
+
+def test_a_balancers_own_parameters_stay_with_the_optimizers_settings() -> None:
+    graph = two_headed()
+    trunk = next(iter(graph.blocks))
+    model = GraphSystem(graph, loss=["cross_entropy", "binary_cross_entropy"],
+                        loss_balancing="uncertainty", param_groups={trunk: {"lr": 0.0}})
+    rest = model.configure_optimizers().param_groups[0]["params"]
+    assert {id(p) for p in model.loss.parameters()} <= {id(p) for p in rest}
+
+
+def test_a_setting_of_the_wrong_type_is_named_before_the_first_step() -> None:
+    graph = two_headed()
+    trunk = next(iter(graph.blocks))
+    with pytest.raises(SpecError, match=rf"model\.param_groups\.{trunk}\.lr: expected a number, as "
+                                        r"Adam's default 0\.001; received '1e-4'"):
+        system(graph, {trunk: {"lr": "1e-4"}}).configure_optimizers()

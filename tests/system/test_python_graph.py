@@ -157,3 +157,15 @@ def test_a_trained_system_pickles_whole(digits, tmp_path) -> None:
     trainer(tmp_path / "again", epochs=1).fit(again, data)
     logged = pd.read_csv(next((tmp_path / "again").rglob("metrics.csv")))
     assert logged["val/digit/acc"].dropna().iloc[-1] > 0.6
+
+
+@pytest.mark.parametrize("balancing", ["uncertainty", "gradnorm", "dwa"])
+def test_a_system_pickles_whole_with_any_balancer(balancing) -> None:
+    import pickle
+
+    system = GraphSystem(two_headed(), loss=["cross_entropy", "binary_cross_entropy"],
+                         metrics={"digit": ["acc", "f1"], "odd": ["auroc"]}, loss_balancing=balancing)
+    again = pickle.loads(pickle.dumps(system))
+    x = {"pixels": torch.rand(4, 64)}
+    torch.testing.assert_close(again.predict(x)["odd"], system.predict(x)["odd"])
+    assert type(again.loss.balancer) is type(system.loss.balancer)

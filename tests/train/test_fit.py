@@ -11,6 +11,7 @@ from hydra import compose, initialize_config_dir
 from tests.train.conftest import CONF
 
 from plait.train import train
+from plait.train.errors import ConfigError
 
 FAST = ["experiment=digits", "trainer.max_epochs=2"]
 
@@ -96,8 +97,9 @@ def test_multirun_gives_one_wandb_run_per_job(run, tmp_path) -> None:
 
 
 def test_test_last_tests_the_weights_training_ended_with(tmp_path) -> None:
-    """`test=true` tests the best checkpoint, here by the highest val/loss (the worst epoch,
-    the first); `test=last` the final weights, which evaluate alike from last.ckpt."""
+    """`test=true` (or `best`) tests the best checkpoint, here by the highest val/loss (the
+    worst epoch, the first) and returns that value; `test=last` tests the final weights and
+    returns the metric's last value."""
     worst = ["optimized_metric=val/loss", "optimized_mode=max", "logger=csv", "data.limit=400",
              "trainer.max_epochs=3", "experiment=digits"]
 
@@ -106,12 +108,19 @@ def test_test_last_tests_the_weights_training_ended_with(tmp_path) -> None:
             return compose("train", overrides=[*worst, f"test={which}",
                                                f"paths.output_dir={tmp_path / which}"])
 
-    def test_loss(which: str) -> float:
-        train(config(which))
+    def run(which: str) -> tuple[float, float, list[float]]:
+        returned = train(config(which))
         with open(tmp_path / which / "csv" / "metrics.csv") as f:
-            return next(float(r["test/loss"]) for r in csv.DictReader(f) if r.get("test/loss"))
+            rows = list(csv.DictReader(f))
+        val = [float(r["val/loss"]) for r in rows if r.get("val/loss")]
+        return returned, next(float(r["test/loss"]) for r in rows if r.get("test/loss")), val
 
-    best_by_max, last = test_loss("true"), test_loss("last")
-    assert last < best_by_max
-    with pytest.raises(Exception, match=r"test: expected true \(the best checkpoint\), best, last"):
-        train(config("maybe"))
+    best_value, best_test, val = run("best")
+    last_value, last_test, val_again = run("last")
+    assert val == val_again and max(val) > val[-1]
+    assert best_value == pytest.approx(max(val)) and last_value == pytest.approx(val[-1])
+    assert last_test < best_test
+    for wrong in ("maybe", "1"):
+        with pytest.raises(ConfigError, match=rf"test: expected true \(the best checkpoint\), best, "
+                                              rf"last .* received {wrong if wrong == '1' else repr(wrong)}"):
+            train(config(wrong))

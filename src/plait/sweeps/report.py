@@ -59,7 +59,7 @@ def make_report(folder: str | Path, out: str | Path | None = None,
         metrics: the metric names the table keeps (`auroc`, `mae`); all if None. The plots
             use each output's first configured metric.
         split: whose metrics the table shows: `val` (each run's best epoch, what a choice
-            should rest on) or `test` (the best checkpoint tested); None: test when any run
+            should rest on) or `test` (the checkpoint each run tested); None: test when any run
             was tested, else val.
         epoch: which val epoch: `best` (the best objective's, what checkpointing kept) or
             `last` (the weights a run ends with, what a run that tests them is tested on).
@@ -119,9 +119,10 @@ def run_count(table: pd.DataFrame) -> str:
 def _markdown(sweep: Sweep, table: pd.DataFrame, fixed: Sequence[str], epoch: str) -> str:
     best_is = "max" if sweep.mode == "max" else "min"
     tested = any(c.startswith("test/") for c in table)
+    source = ("the test split (the checkpoint each run tested: the best, or with `test=last` "
+              "the last weights)" if tested else f"the {epoch} epoch on val")
     lines = [f"Sweep `{sweep.folder}` ({sweep.kind}, {run_count(table)}). Objective: "
-             f"{best_is} of `{sweep.objective}` over epochs; output metrics from "
-             f"{'the best checkpoint on the test split' if tested else f'the {epoch} epoch on val'}."]
+             f"{best_is} of `{sweep.objective}` over epochs; output metrics from {source}."]
     if fixed:
         lines.append("Fixed: " + " ".join(f"`{f}`" for f in fixed))
     if lower_is_better(sweep.objective) and sweep.objective.endswith("/loss") and \
@@ -163,9 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if pairs and any(len(p) != 2 for p in pairs):
         parser.error("--pair: expected two output names, e.g. --pair age,income")
     try:
+        mean_keys = [k.strip() for k in args.mean_over.split(",")] if args.mean_over else ()
         report = make_report(args.folder, args.out, pairs,
                              args.metrics.split(",") if args.metrics else None, args.split,
-                             args.epoch, args.mean_over.split(",") if args.mean_over else ())
+                             args.epoch, mean_keys)
     except SweepError as err:
         print(f"sweep_report: {err}", file=sys.stderr)
         return 2

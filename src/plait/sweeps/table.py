@@ -37,7 +37,7 @@ def objective_column(sweep: Sweep) -> str:
 
 
 def metric_stage(sweep: Sweep) -> str:
-    """`test` when any run was tested (its best checkpoint), else `val` (at its best epoch)."""
+    """`test` when any run was tested (the checkpoint it tested), else `val` (at its best epoch)."""
     for run in sweep.runs:
         if run.metrics is not None and any(c.startswith("test/") for c in run.metrics):
             return "test"
@@ -46,7 +46,7 @@ def metric_stage(sweep: Sweep) -> str:
 
 def sweep_table(sweep: Sweep, split: str | None = None, epoch: str = "best") -> pd.DataFrame:
     """One row per job: run, state, swept settings, each output's weight and the balancing,
-    the best objective, each output's metrics (on `split`: `test`, the best checkpoint's, or
+    the best objective, each output's metrics (on `split`: `test`, the tested checkpoint's, or
     `val`, at the best epoch, or at the last with `epoch="last"`; None: test when any run
     was tested, else val), the best epoch (counted from 1, as the console counts them: the
     epoch whose weights the best checkpoint holds), epochs validated and seconds. A job of the

@@ -2,10 +2,12 @@
 
 from plait.system.checkpoint import (
     CheckpointError,
+    check_groups_match,
     check_weights_match,
     load_checkpoint,
     read_checkpoint,
 )
 from plait.system.module import GraphSystem
 
-__all__ = ["CheckpointError", "GraphSystem", "check_weights_match", "load_checkpoint", "read_checkpoint"]
+__all__ = ["CheckpointError", "GraphSystem", "check_groups_match", "check_weights_match",
+           "load_checkpoint", "read_checkpoint"]

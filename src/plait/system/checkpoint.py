@@ -64,6 +64,31 @@ def check_weights_match(system: GraphSystem, checkpoint: Mapping[str, Any], path
                           f"{'; '.join(problems)}")
 
 
+def check_groups_match(system: GraphSystem, checkpoint: Mapping[str, Any], path: str | Path,
+                       key: str = "ckpt_path") -> None:
+    """Check a checkpoint's optimizer state was saved with `system`'s parameter groups: torch
+    restores it group by group, by position, so other groups would get other blocks' state.
+
+    Raises:
+        CheckpointError: naming the file and both runs' `model.param_groups`.
+    """
+    if not checkpoint.get("optimizer_states"):
+        return
+    theirs = list((checkpoint.get("plait") or {}).get("param_groups", [""]))  # one group before
+    ours = list(system.param_group_names)
+    if theirs != ours:
+        raise CheckpointError(f"{key}: '{path}' was trained with model.param_groups for "
+                              f"{_named(theirs)}, this run has them for {_named(ours)}: its "
+                              f"optimizer state would go to other parameters. Resume with the "
+                              f"same param_groups, or start a new run from its weights "
+                              f"(`_checkpoint_` on a block)")
+
+
+def _named(groups: list[str]) -> str:
+    """The blocks of named parameter groups, `[]` for none (the unnamed group is `""`)."""
+    return str([name for name in groups if name])
+
+
 def _block_of(weight: str) -> str:
     """`graph.blocks.vision.stages.0.weight` -> `vision`; other weights keep their first two parts."""
     parts = weight.split(".")

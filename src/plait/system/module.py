@@ -21,6 +21,7 @@ from plait.system.compiling import compile_graph, compile_options
 from plait.system.epoch_stats import EpochScores
 from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_of
 from plait.system.outputs import balancer, balancer_config, describe_outputs, output_configs
+from plait.system.param_groups import block_groups, check_settings, flat_groups
 
 STAGES = ("train", "val", "test")
 LR_KEY = "train/lr"  # the learning rate each training epoch ran with
@@ -99,8 +100,9 @@ class GraphSystem(L.LightningModule):
         if self.compile_options is not None:
             compile_graph(self.graph, self.compile_options)
         self._optimizer = optimizer
-        self._groups = dict(param_groups or {})
-        block_groups(self, self._groups)  # a wrong block name fails here, not when fit starts
+        self._groups = flat_groups(param_groups)
+        # A wrong block fails here; a wrong setting when the optimizer is built (mode=check).
+        self.param_group_names = block_groups(self, self._groups)[1]
         self._scheduler = scheduler
         self._scheduler_monitor = scheduler_monitor
 
@@ -165,8 +167,8 @@ class GraphSystem(L.LightningModule):
 
     def logged_names(self) -> list[str]:
         """Every epoch value the system logs: `<stage>/loss`, `<stage>/<output>/loss`,
-        `<stage>/<output>/<metric>`, and `train/lr`."""
-        return [name for stage in STAGES for name in getattr(self, f"{stage}_scores").names()] + [LR_KEY]
+        `<stage>/<output>/<metric>`, `train/lr` and `train/lr/<block>` of each parameter group."""
+        return [name for stage in STAGES for name in getattr(self, f"{stage}_scores").names()] + self._lr_keys()
 
     def prepare_metric_inputs(self, name: str, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         """An output's logits and targets as its metrics take them: through the output's
@@ -207,10 +209,15 @@ class GraphSystem(L.LightningModule):
             warnings.filterwarnings("ignore", message=rf"Found {len(in_eval)} module\(s\) in eval mode")
 
     def on_train_epoch_start(self) -> None:
-        """Log the learning rate the epoch trains with (`LR_KEY`), with the epoch's values."""
+        """Log the learning rates the epoch trains with, with the epoch's values: `LR_KEY`
+        for the parameters of no `param_groups` entry, `LR_KEY/<block>` for each entry's."""
         if self._trainer is not None and self.trainer.optimizers:
-            lr = self.trainer.optimizers[0].param_groups[0]["lr"]
-            self.log(LR_KEY, float(lr), on_step=False, on_epoch=True, batch_size=1)
+            groups = self.trainer.optimizers[0].param_groups
+            for key, group in zip(self._lr_keys(), groups):
+                self.log(key, float(group["lr"]), on_step=False, on_epoch=True, batch_size=1)
+
+    def _lr_keys(self) -> list[str]:
+        return [f"{LR_KEY}/{name}" if name else LR_KEY for name in self.param_group_names]
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         """At the epoch's last batch, log the training epoch's values: here rather than in
@@ -252,14 +259,10 @@ class GraphSystem(L.LightningModule):
         Raises:
             SpecError: naming `model.optimizer` or `model.scheduler` and what it refused.
         """
-        params = block_groups(self, self._groups)
+        params = block_groups(self, self._groups)[0]
         optimizer = (_build("model.optimizer", self._optimizer, params=params) if self._optimizer
                      else torch.optim.Adam(params, lr=1e-3))
-        for name, settings in self._groups.items():  # torch keeps a misspelt setting silently
-            unknown = sorted(set(settings) - set(optimizer.defaults))
-            if unknown:
-                raise SpecError(f"model.param_groups.{name}: {type(optimizer).__name__} has no "
-                                f"setting {unknown[0]!r}; its settings are {sorted(optimizer.defaults)}")
+        check_settings(optimizer, self._groups)
         if self._scheduler is None:
             return optimizer
         scheduler = _build("model.scheduler", self._scheduler, optimizer=optimizer)
@@ -280,7 +283,8 @@ class GraphSystem(L.LightningModule):
         return spec
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["plait"] = {"spec": self.checkpoint_spec(), "loss_balancing": self.loss_balancing}
+        checkpoint["plait"] = {"spec": self.checkpoint_spec(), "loss_balancing": self.loss_balancing,
+                               "param_groups": self.param_group_names}
 
     @torch.no_grad()
     def predict(self, inputs: Mapping[str, Any] | Sequence[Any] | Any, *, batch_size: int = 256) -> dict[str, np.ndarray]:
@@ -313,41 +317,6 @@ class GraphSystem(L.LightningModule):
         from plait.system.evaluate import evaluate
 
         return evaluate(self, inputs, targets, batch_size=batch_size, sample_weight=sample_weight)
-
-
-def block_groups(system: nn.Module, groups: Mapping[str, Mapping[str, Any]]) -> list[Any]:
-    """The trainable parameters as optimizer parameter groups: everything not named in
-    `groups` first, with the optimizer's own settings, then one group per named block.
-
-    Raises:
-        SpecError: naming `model.param_groups.<block>`: no such block, settings that are not
-            a mapping, no trainable parameters, or parameters already in another group.
-    """
-    trainable = [p for p in system.parameters() if p.requires_grad]
-    if not groups:
-        return trainable
-    owner: dict[int, str] = {}
-    named = []
-    for name, settings in groups.items():
-        where = f"model.param_groups.{name}"
-        try:
-            block = system.graph.get_block(name)
-        except Exception as err:  # GraphError: the message lists the graph's blocks
-            raise SpecError(f"{where}: {err}") from None
-        if not isinstance(settings, Mapping):
-            raise SpecError(f"{where}: expected optimizer settings such as {{weight_decay: 0.1}}, "
-                            f"received {settings!r}")
-        params = [p for p in block.parameters() if p.requires_grad]
-        if not params:
-            raise SpecError(f"{where}: block '{name}' has no trainable parameters")
-        for p in params:
-            if id(p) in owner:
-                raise SpecError(f"{where}: block '{name}' holds parameters of "
-                                f"model.param_groups.{owner[id(p)]} too; a parameter takes one group")
-            owner[id(p)] = name
-        named.append({"params": params, **settings})
-    rest = [p for p in trainable if id(p) not in owner]
-    return [{"params": rest}, *named] if rest else named
 
 
 def _build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:

@@ -73,7 +73,7 @@ def train(cfg: DictConfig) -> float | None:
         if cfg.get("test"):
             metrics.update(test(trainer, system, data, metric, verbose=progress_bar(cfg),
                                 last=cfg.test == "last"))
-        value = optimized_value(metric, trainer, metrics)
+        value = optimized_value(metric, trainer, metrics, last=cfg.get("test") == "last")
     if trainer.is_global_zero:
         mark_finished(Path(cfg.paths.output_dir))
     return value
@@ -116,11 +116,13 @@ def best_checkpoint(trainer: L.Trainer, metric: str | None) -> ModelCheckpoint |
                  if isinstance(c, ModelCheckpoint) and metric and c.monitor == metric), None)
 
 
-def optimized_value(name: str | None, trainer: L.Trainer, metrics: Mapping[str, Any]) -> float | None:
-    """The best value of metric `name` that checkpointing saw, else its last logged value."""
+def optimized_value(name: str | None, trainer: L.Trainer, metrics: Mapping[str, Any], *,
+                    last: bool = False) -> float | None:
+    """The best value of metric `name` that checkpointing saw, else (or with `last`: the run
+    kept its last weights, `test=last`) its last logged value."""
     if name is None:
         return None
-    callback = best_checkpoint(trainer, name)
+    callback = None if last else best_checkpoint(trainer, name)
     if callback is not None and callback.best_model_score is not None:
         return float(callback.best_model_score)
     if name not in metrics:

@@ -19,7 +19,6 @@ TOP_LEVEL = ("task_name", "mode", "seed", "ckpt_path", "resume", "test", "optimi
              "optimized_mode", "data", "model", "trainer", "logger", "callbacks", "paths", "hydra")
 PATHS = ("root_dir", "data_dir", "log_dir", "output_dir")
 RESUME = (None, "auto")
-TEST = (True, False, "best", "last")  # true is best
 # Keys Hydra's instantiate reads itself.
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 
@@ -36,9 +35,10 @@ def check_keys(cfg: DictConfig) -> None:
     refuse_unknown((cfg.get("paths") or {}).keys(), PATHS, "paths.", "a key of paths")
     if cfg.get("resume") not in RESUME:
         raise ConfigError(f"resume: expected null or auto, received {cfg.get('resume')!r}")
-    if cfg.get("test") not in TEST:
+    test = cfg.get("test")
+    if not (isinstance(test, bool) or test in ("best", "last")):  # 1 == True: not a choice
         raise ConfigError(f"test: expected true (the best checkpoint), best, last (the weights "
-                          f"training ended with) or false, received {cfg.get('test')!r}")
+                          f"training ended with) or false, received {test!r}")
     targets = [("data", cfg.get("data")), ("trainer", cfg.get("trainer"))]
     for group in ("logger", "callbacks"):
         targets += [(f"{group}.{name}", conf) for name, conf in (cfg.get(group) or {}).items()]

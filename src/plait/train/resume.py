@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from plait.system import GraphSystem, check_weights_match, read_checkpoint
+from plait.system import GraphSystem, check_groups_match, check_weights_match, read_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,8 @@ def starting_checkpoint(cfg: DictConfig, system: GraphSystem) -> Start | None:
     newest; None to start afresh. Says in the log which run it continues.
 
     Raises:
-        CheckpointError: the file is missing, unreadable, or holds another model's weights.
+        CheckpointError: the file is missing, unreadable, holds another model's weights, or
+            optimizer state of other `model.param_groups`.
     """
     out = Path(cfg.paths.output_dir)
     path = cfg.get("ckpt_path")
@@ -98,6 +99,7 @@ def starting_checkpoint(cfg: DictConfig, system: GraphSystem) -> Start | None:
         return None
     checkpoint = read_checkpoint(path)
     check_weights_match(system, checkpoint, path)
+    check_groups_match(system, checkpoint, path)
     owner = run_of(Path(path))
     if owner is not None and owner.resolve() == out.resolve():
         log.info("continuing run %s from %s", out, path)
