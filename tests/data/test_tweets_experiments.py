@@ -71,6 +71,27 @@ def test_posts_default_is_one_shared_encoder_under_three_heads(tmp_path: Path):
     assert torch.equal(graph.blocks["favorites"].bias, torch.tensor([9.25]))
 
 
+def test_posts_default_adds_wide_paths_with_optimizer_settings_of_their_own(tmp_path: Path):
+    cfg = _compose("experiment=posts", "mode=check", f"paths.output_dir={tmp_path}",
+                   f"paths.data_dir={tmp_path / 'data'}")
+    assert cfg.model.param_groups == {"hour_wide": {"lr": 0.03, "weight_decay": 1e-5},
+                                      "android_wide": {"lr": 0.03, "weight_decay": 1e-5},
+                                      "embed": {"weight_decay": 1e-4}}
+    system = check(cfg).system
+    assert len(system.graph.nodes_of(system.graph.blocks["wide_add"])) == 3  # one per output
+    widths = [[p.shape[1] for p in system.graph.blocks[f"{h}_wide"].parameters()]
+              for h in ("favorites", "android", "hour")]
+    assert widths == [[1], [1], [cfg.data.num_hour_buckets]]
+    groups = system.configure_optimizers()["optimizer"].param_groups
+    assert [(g["lr"], g["weight_decay"]) for g in groups] == [
+        (0.003, 0.0), (0.03, 1e-5), (0.03, 1e-5), (0.003, 1e-4)]
+    assert [id(p) for p in groups[3]["params"]] == [
+        id(p) for p in system.graph.blocks["embed"].parameters()]
+    # the default before the fifth round, without the wide paths or the groups
+    before = _compose("experiment=posts", "model=posts", "mode=check")
+    assert before.model.param_groups is None and "hour_wide" not in before.model.blocks
+
+
 def test_posts_book_is_the_books_network(tmp_path: Path):
     graph = _checked_graph(tmp_path, "experiment=posts_book")
     cnn = graph.blocks["cnn"]
