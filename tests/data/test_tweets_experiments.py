@@ -82,10 +82,11 @@ def test_posts_default_adds_wide_paths_with_optimizer_settings_of_their_own(tmp_
     widths = [[p.shape[1] for p in system.graph.blocks[f"{h}_wide"].parameters()]
               for h in ("favorites", "android", "hour")]
     assert widths == [[1], [1], [cfg.data.num_hour_buckets]]
-    groups = system.configure_optimizers()["optimizer"].param_groups
-    assert [(g["lr"], g["weight_decay"]) for g in groups] == [
-        (0.003, 0.0), (0.03, 1e-5), (0.03, 1e-5), (0.003, 1e-4)]
-    assert [id(p) for p in groups[3]["params"]] == [
+    groups = dict(zip(system.param_group_names, system.configure_optimizers()["optimizer"].param_groups))
+    assert {name: (g["lr"], g["weight_decay"]) for name, g in groups.items()} == {
+        "": (0.003, 0.0), "embed": (0.003, 1e-4), "android_wide": (0.03, 1e-5),
+        "hour_wide": (0.03, 1e-5)}
+    assert [id(p) for p in groups["embed"]["params"]] == [
         id(p) for p in system.graph.blocks["embed"].parameters()]
     # the default before the fifth round, without the wide paths or the groups
     before = _compose("experiment=posts", "model=posts", "mode=check")
