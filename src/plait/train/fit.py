@@ -70,10 +70,10 @@ def train(cfg: DictConfig) -> float | None:
         log_run(trainer.loggers, config, summary, files)
         fit(trainer, system, data, start.path if start else None)
         metrics = dict(trainer.callback_metrics)
+        last = cfg.get("test") == "last"  # test and report the weights training ended with
         if cfg.get("test"):
-            metrics.update(test(trainer, system, data, metric, verbose=progress_bar(cfg),
-                                last=cfg.test == "last"))
-        value = optimized_value(metric, trainer, metrics, last=cfg.get("test") == "last")
+            metrics.update(test(trainer, system, data, metric, verbose=progress_bar(cfg), last=last))
+        value = optimized_value(metric, trainer, metrics, last=last)
     if trainer.is_global_zero:
         mark_finished(Path(cfg.paths.output_dir))
     return value
