@@ -63,9 +63,12 @@ def sweep_table(sweep: Sweep, split: str | None = None, epoch: str = "best") -> 
         if row["balancing"] not in ("fixed", None):  # learned weights: the last in force
             row.update({f"final {weight_column(o)}": last_value(run.metrics, f"train/{o}/weight")
                         for o in sweep.outputs})
-        row[objective_column(sweep)] = _best(run, sweep)
-        row.update(_output_metrics(run, sweep, stage, epoch))
-        row["best epoch"] = _best_epoch_number(run, sweep)
+        best = best_epoch(run.metrics, sweep.objective, sweep.mode)  # the epoch checkpointing kept
+        row[objective_column(sweep)] = math.nan if best is None else float(best[sweep.objective])
+        shown = last_epoch(run.metrics, sweep.objective) if epoch == "last" else best
+        row.update(_output_metrics(run, sweep, stage, shown))
+        logged = best is not None and not pd.isna(best.get("epoch"))
+        row["best epoch"] = int(best["epoch"]) + 1 if logged else None  # counted from 1
         row["epochs"] = _epochs(run, sweep.objective)
         row["seconds"] = None if run.seconds is None else round(run.seconds)
         rows.append(row)
@@ -212,12 +215,6 @@ def _epochs(run: SweepRun, objective: str) -> int:
     return int(run.metrics[objective].notna().sum())
 
 
-def _best_epoch_number(run: SweepRun, sweep: Sweep) -> int | None:
-    """The best objective's epoch, counted from 1; None when none was logged."""
-    row = best_epoch(run.metrics, sweep.objective, sweep.mode)
-    return None if row is None or pd.isna(row.get("epoch")) else int(row["epoch"]) + 1
-
-
 def mean_over(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """The finished runs that differ only in `keys` (e.g. `seed`) as one row each: every
     other setting, `runs` (how many), then the mean of each number (objective, metrics,
@@ -243,16 +240,12 @@ def mean_over(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _best(run: SweepRun, sweep: Sweep) -> float:
-    row = best_epoch(run.metrics, sweep.objective, sweep.mode)
-    return math.nan if row is None else float(row[sweep.objective])
-
-
-def _output_metrics(run: SweepRun, sweep: Sweep, stage: str, epoch: str) -> dict[str, float]:
+def _output_metrics(run: SweepRun, sweep: Sweep, stage: str,
+                    shown: pd.Series | None) -> dict[str, float]:
+    """Each output's metrics on `stage`: test's last logged values, or val's in the `shown`
+    epoch's row (None: the run logged no epoch)."""
     if run.metrics is None:
         return {}
-    best = (last_epoch(run.metrics, sweep.objective) if epoch == "last" else
-            best_epoch(run.metrics, sweep.objective, sweep.mode))
     values = {}
     for output in sweep.outputs:
         for column in run.metrics.columns:
@@ -261,5 +254,5 @@ def _output_metrics(run: SweepRun, sweep: Sweep, stage: str, epoch: str) -> dict
             if stage == "test":
                 values[column] = last_value(run.metrics, column)
             else:
-                values[column] = math.nan if best is None else float(best[column])
+                values[column] = math.nan if shown is None else float(shown[column])
     return values
