@@ -1,8 +1,11 @@
-"""Starting a block from the weights of the same-named block in another run's checkpoint."""
+"""`_checkpoint_` in a spec: a block started from the weights of the same-named block in
+another run's checkpoint, and the spec a run's own checkpoint keeps without those keys."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,3 +37,14 @@ def load_block_state(block: nn.Module, path: str, source: str, where: str) -> No
         block.load_state_dict(picked)
     except RuntimeError as err:
         raise SpecError(f"{where}._checkpoint_: the weights of block '{source}' in '{path}' do not fit: {err}") from None
+
+
+def without_init_checkpoints(spec: Any) -> Any:
+    """The spec with its `_checkpoint_` keys removed: what a run's own checkpoint describes,
+    since it holds every weight itself."""
+    if isinstance(spec, Mapping):
+        return {k: without_init_checkpoints(v) for k, v in spec.items()
+                if k not in ("_checkpoint_", "_checkpoint_block_")}
+    if isinstance(spec, list):
+        return [without_init_checkpoints(v) for v in spec]
+    return spec

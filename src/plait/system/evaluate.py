@@ -1,6 +1,7 @@
-"""Keras's `model.evaluate(x, y)`: a system's test loss and metrics on arrays in memory.
+"""Keras's `model.predict(x)` and `model.evaluate(x, y)` on arrays in memory: a system's
+outputs, and its test loss and metrics.
 
-The numbers are those `trainer.test` logs for the same rows: each output's loss and the
+`evaluate`'s numbers are those `trainer.test` logs for the same rows: each output's loss and the
 weighted total averaged over examples, and each output's metrics, named as logged
 (`test/loss`, `test/<output>/loss`, `test/<output>/<metric>`).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -20,6 +22,35 @@ if TYPE_CHECKING:
     from plait.system.module import GraphSystem
 
 STAGE = "test"
+
+
+@torch.no_grad()
+def predict(system: GraphSystem, inputs: Any, *, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Every output of `system` on `inputs`, with its activation applied, in eval mode.
+
+    Args:
+        system: the trained system.
+        inputs: arrays or tensors: a dict by input name, a list in input order, or one.
+        batch_size: rows per forward pass.
+
+    Returns:
+        output name -> an array with one row per input row.
+
+    Raises:
+        ValueError: inputs that do not name every input, of no rows, or whose numbers of
+            rows differ.
+    """
+    names = system.graph.input_names
+    columns = {n: as_tensor(c, system.graph.input_specs[n].dtype)
+               for n, c in _named(inputs, names, "inputs", "predict").items()}
+    _check_rows(columns, "predict")
+    was_training = system.training
+    system.eval()
+    try:
+        parts = [system.predict_step(batch, 0) for batch in _batches(columns, batch_size, _device(system))]
+    finally:
+        system.train(was_training)
+    return {n: torch.cat([p[n] for p in parts]).cpu().numpy() for n in system.graph.output_names}
 
 
 @torch.no_grad()
@@ -42,16 +73,15 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
             numbers of rows differ.
     """
     names = system.graph.input_names
-    columns = {**_named(inputs, names, "inputs"), **_named(targets, system.graph.output_names, "targets")}
+    columns = {**_named(inputs, names, "inputs", "evaluate"),
+               **_named(targets, system.graph.output_names, "targets", "evaluate")}
     columns = {n: as_tensor(c, system.graph.input_specs[n].dtype) if n in names else _target(c)
                for n, c in columns.items()}
     if sample_weight is not None or system.loss.sample_weights:
         rows = len(next(iter(columns.values())))
         weight = torch.ones(rows) if sample_weight is None else torch.as_tensor(sample_weight).float()
         columns.update({key: weight for key in set(system.loss.sample_weights.values())})
-    sizes = {n: len(c) for n, c in columns.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"evaluate: every array needs one row per example; got rows {sizes}")
+    _check_rows(columns, "evaluate")
     was_training = system.training
     system.eval()
     try:
@@ -75,21 +105,30 @@ def _scores(system: GraphSystem, batches: Iterator[dict[str, Tensor]]) -> dict[s
     return {key: float(value) for key, value in scores.compute().items()}
 
 
-def _named(values: Any, names: Sequence[str], what: str) -> dict[str, Any]:
+def _named(values: Any, names: Sequence[str], what: str, caller: str) -> dict[str, Any]:
     """`values` keyed by `names`: a dict (extra keys ignored), a list in order, or one array."""
     if isinstance(values, Mapping):
         missing = [n for n in names if n not in values]
         if missing:
-            raise ValueError(f"evaluate: {what} lack {missing}; expected {list(names)}, "
+            raise ValueError(f"{caller}: {what} lack {missing}; expected {list(names)}, "
                              f"received {sorted(values)}")
         return {n: values[n] for n in names}
     if isinstance(values, (list, tuple)) and (len(names) > 1 or hasattr(values[0], "shape")):
         if len(values) != len(names):
-            raise ValueError(f"evaluate: {len(values)} {what} given, expected {len(names)}: {list(names)}")
+            raise ValueError(f"{caller}: {len(values)} {what} given, expected {len(names)}: {list(names)}")
         return dict(zip(names, values))
     if len(names) != 1:
-        raise ValueError(f"evaluate: one array given as {what}, expected {len(names)}: {list(names)}")
+        raise ValueError(f"{caller}: one array given as {what}, expected {len(names)}: {list(names)}")
     return {names[0]: values}
+
+
+def _check_rows(columns: Mapping[str, Tensor], caller: str) -> None:
+    """One row per example in every array, and at least one."""
+    sizes = {n: len(c) for n, c in columns.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"{caller}: every array needs one row per example; got rows {sizes}")
+    if not any(sizes.values()):
+        raise ValueError(f"{caller}: no rows to {caller} on")
 
 
 def _target(value: Any) -> Tensor:
@@ -106,7 +145,5 @@ def _device(system: GraphSystem) -> torch.device:
 
 def _batches(columns: dict[str, Tensor], size: int, device: torch.device) -> Iterator[dict[str, Tensor]]:
     rows = len(next(iter(columns.values())))
-    if rows == 0:
-        raise ValueError("evaluate: no rows to evaluate on")
     for start in range(0, rows, size):
         yield {n: c[start:start + size].to(device) for n, c in columns.items()}

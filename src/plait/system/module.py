@@ -12,15 +12,24 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from plait.graph import Graph, is_frozen
 from plait.losses import GradNorm, MultiOutputLoss, NonFiniteLoss, activation_fn
 from plait.spec import SpecError, build_graph
+from plait.spec.checkpoint import without_init_checkpoints
 from plait.system.compiling import compile_graph, compile_options
 from plait.system.epoch_stats import EpochScores
-from plait.system.metrics import as_tensor, metric_inputs, output_metrics, task_of
-from plait.system.outputs import balancer, balancer_config, describe_outputs, output_configs
+from plait.system.evaluate import evaluate as evaluate_arrays
+from plait.system.evaluate import predict as predict_arrays
+from plait.system.metrics import metric_inputs, output_metrics, task_of
+from plait.system.outputs import (
+    balancer,
+    balancer_config,
+    describe_outputs,
+    output_configs,
+    shared_parameters,
+)
 from plait.system.param_groups import block_groups, check_settings, flat_groups
 
 STAGES = ("train", "val", "test")
@@ -71,7 +80,7 @@ class GraphSystem(L.LightningModule):
         super().__init__()
         self.spec = None  # the spec a graph was built from; a Python graph describes itself
         if isinstance(graph, Mapping):
-            self.spec = _without_init_checkpoints(copy.deepcopy(dict(graph)))
+            self.spec = without_init_checkpoints(copy.deepcopy(dict(graph)))
             outputs = graph.get("outputs") if outputs is None else outputs
             graph = build_graph(graph)
         if not isinstance(graph, Graph):
@@ -286,37 +295,23 @@ class GraphSystem(L.LightningModule):
         checkpoint["plait"] = {"spec": self.checkpoint_spec(), "loss_balancing": self.loss_balancing,
                                "param_groups": self.param_group_names}
 
-    @torch.no_grad()
     def predict(self, inputs: Mapping[str, Any] | Sequence[Any] | Any, *, batch_size: int = 256) -> dict[str, np.ndarray]:
         """Outputs with their activations applied, as Keras's `predict`.
 
         Args:
             inputs: arrays or tensors: a name-keyed dict, a list in input order, or one.
             batch_size: rows per forward pass.
+
+        Raises:
+            ValueError: inputs that do not name every input, of no rows, or of unequal rows.
         """
-        names = self.graph.input_names
-        if isinstance(inputs, Mapping):
-            columns = [inputs[n] for n in names]
-        elif isinstance(inputs, (list, tuple)) and (len(names) > 1 or hasattr(inputs[0], "shape")):
-            columns = list(inputs)  # a list of inputs, as Keras reads one
-        else:
-            columns = [inputs]
-        device = next(self.parameters(), torch.empty(0)).device
-        columns = [as_tensor(c, self.graph.input_specs[n].dtype) for n, c in zip(names, columns)]
-        was_training = self.training
-        self.eval()
-        parts = [self.predict_step({n: c[i:i + batch_size].to(device) for n, c in zip(names, columns)}, 0)
-                 for i in range(0, len(columns[0]), batch_size)]
-        self.train(was_training)
-        return {n: torch.cat([p[n] for p in parts]).cpu().numpy() for n in self.graph.output_names}
+        return predict_arrays(self, inputs, batch_size=batch_size)
 
     def evaluate(self, inputs: Mapping[str, Any] | Sequence[Any] | Any, targets: Any, *,
                  batch_size: int = 256, sample_weight: Any = None) -> dict[str, float]:
         """Test loss and metrics on arrays, as Keras's `evaluate`; the numbers `trainer.test`
         logs for the same rows (`test/loss`, `test/<output>/<metric>`): see `plait.system.evaluate`."""
-        from plait.system.evaluate import evaluate
-
-        return evaluate(self, inputs, targets, batch_size=batch_size, sample_weight=sample_weight)
+        return evaluate_arrays(self, inputs, targets, batch_size=batch_size, sample_weight=sample_weight)
 
 
 def _build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
@@ -328,29 +323,3 @@ def _build(key: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
         given = ", ".join(f"{k}={v!r}" for k, v in getattr(factory, "keywords", {}).items())
         raise SpecError(f"{key}: {func.__module__}.{func.__qualname__}({given}) refused its "
                         f"arguments: {err}") from None
-
-
-def shared_parameters(graph: Graph) -> list[nn.Parameter]:
-    """The last shared layer's parameters: inside the last node (in graph order) that every
-    output depends on, the last layer with a weight matrix or kernel.
-
-    Raises:
-        SpecError: no parameterised node is shared by all outputs (GradNorm needs one).
-    """
-    for node in reversed(graph.nodes_feeding_every_output()):
-        layers = [[p for p in m.parameters(recurse=False) if p.requires_grad] for m in node.module.modules()]
-        layers = [params for params in layers if any(p.dim() >= 2 for p in params)]
-        if layers:
-            return layers[-1]
-    raise SpecError("model.loss_balancing: gradnorm needs a layer with trainable parameters that "
-                    f"feeds every output {graph.output_names}; this graph has none")
-
-
-def _without_init_checkpoints(spec: Any) -> Any:
-    """The spec with `_checkpoint_` keys removed: a checkpoint holds every weight itself."""
-    if isinstance(spec, Mapping):
-        return {k: _without_init_checkpoints(v) for k, v in spec.items()
-                if k not in ("_checkpoint_", "_checkpoint_block_")}
-    if isinstance(spec, list):
-        return [_without_init_checkpoints(v) for v in spec]
-    return spec

@@ -7,8 +7,12 @@ import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from torch import nn
+
+from plait.graph import Graph
 from plait.losses import BALANCERS, LossBalancer, LossError, resolve_loss
 from plait.losses.per_output import check_weight, per_output
+from plait.spec import SpecError
 
 # What an entry of `outputs:` may hold; `node` (which node an output reads) is the graph's.
 OUTPUT_KEYS = ("loss", "weight", "metrics", "sample_weight", "node")
@@ -148,3 +152,20 @@ def _plain(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_plain(v) for v in value)
     return value is None or isinstance(value, str | int | float | bool)
+
+
+def shared_parameters(graph: Graph) -> list[nn.Parameter]:
+    """The last shared layer's parameters, where GradNorm measures each output's gradient:
+    inside the last node (in graph order) that every output depends on, the last layer with
+    a weight matrix or kernel.
+
+    Raises:
+        SpecError: no parameterised node is shared by all outputs (GradNorm needs one).
+    """
+    for node in reversed(graph.nodes_feeding_every_output()):
+        layers = [[p for p in m.parameters(recurse=False) if p.requires_grad] for m in node.module.modules()]
+        layers = [params for params in layers if any(p.dim() >= 2 for p in params)]
+        if layers:
+            return layers[-1]
+    raise SpecError("model.loss_balancing: gradnorm needs a layer with trainable parameters that "
+                    f"feeds every output {graph.output_names}; this graph has none")

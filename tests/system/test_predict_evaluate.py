@@ -1,0 +1,88 @@
+"""`system.predict(x)` and `system.evaluate(x, y)` take inputs as Keras's do (a dict by name,
+a list in input order, or one array for a one-input model) and refuse, by name, inputs that
+do not fit the graph instead of reading the wrong column or dropping one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from plait import Graph, Input
+from plait.blocks import Concat, Dense, Dropout
+from plait.system import GraphSystem
+
+ROWS = 10
+
+
+def two_inputs() -> GraphSystem:
+    a, b = Input("a", shape=(3,)), Input("b", shape=(2,))
+    hidden = Dropout(0.5)(Dense(4, activation="relu")(Concat()(a, b)))
+    graph = Graph([a, b], {"odd": Dense(1)(hidden), "size": Dense(1)(hidden)})
+    return GraphSystem(graph, loss={"odd": "binary_cross_entropy", "size": "mse"},
+                       metrics={"odd": ["acc"], "size": ["mae"]})
+
+
+@pytest.fixture()
+def arrays() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    inputs = {"a": rng.normal(size=(ROWS, 3)).astype("float32"), "b": rng.normal(size=(ROWS, 2)).astype("float32")}
+    targets = {"odd": rng.integers(0, 2, ROWS).astype("float32"), "size": rng.normal(size=ROWS).astype("float32")}
+    return inputs, targets
+
+
+def test_predict_reads_a_dict_or_a_list_in_input_order_alike_in_eval_mode(arrays) -> None:
+    inputs, _ = arrays
+    system = two_inputs().train()
+    by_name = system.predict({**inputs, "unused": np.zeros(ROWS)}, batch_size=3)
+    in_order = system.predict([inputs["a"], inputs["b"]], batch_size=ROWS)
+    assert system.training  # put back as it was
+    for name in ("odd", "size"):
+        assert by_name[name].shape == (ROWS, 1)
+        np.testing.assert_allclose(by_name[name], in_order[name], rtol=1e-6)  # no dropout: eval mode
+    assert ((by_name["odd"] > 0) & (by_name["odd"] < 1)).all()  # the sigmoid applied
+
+
+def test_predict_takes_one_array_for_a_one_input_model() -> None:
+    x = Input("x", shape=(3,))
+    system = GraphSystem(Graph(x, {"y": Dense(2)(x)}), loss="cross_entropy")
+    probabilities = system.predict(np.ones((4, 3), dtype="float32"))["y"]
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate"])
+@pytest.mark.parametrize("inputs, message", [
+    (lambda i: {"a": i["a"]}, r"{call}: inputs lack \['b'\]; expected \['a', 'b'\], received \['a'\]"),
+    (lambda i: [i["a"]], r"{call}: 1 inputs given, expected 2: \['a', 'b'\]"),
+    (lambda i: [i["a"], i["b"], i["b"]], r"{call}: 3 inputs given, expected 2: \['a', 'b'\]"),
+    (lambda i: i["a"], r"{call}: one array given as inputs, expected 2: \['a', 'b'\]"),
+    (lambda i: {"a": i["a"], "b": i["b"][:4]}, r"{call}: every array needs one row per example; got rows "
+                                               r"\{'a': 10, 'b': 4"),
+    (lambda i: {"a": i["a"][:0], "b": i["b"][:0]}, r"{call}: no rows to {call} on"),
+])
+def test_inputs_that_do_not_fit_the_graph_are_refused_by_name(arrays, call, inputs, message) -> None:
+    given, targets = arrays
+    given = inputs(given)
+    rows = len(given["a"] if isinstance(given, dict) else given[0] if isinstance(given, list) else given)
+    args = (given,) if call == "predict" else (given, {n: t[:rows] for n, t in targets.items()})
+    with pytest.raises(ValueError, match=message.replace("{call}", call)):
+        getattr(two_inputs(), call)(*args)
+
+
+def test_evaluate_refuses_targets_that_lack_an_output(arrays) -> None:
+    inputs, targets = arrays
+    with pytest.raises(ValueError, match=r"evaluate: targets lack \['size'\]; expected \['odd', 'size'\]"):
+        two_inputs().evaluate(inputs, {"odd": targets["odd"]})
+
+
+def test_evaluate_gives_the_loss_of_the_predictions(arrays) -> None:
+    inputs, targets = arrays
+    system = two_inputs()
+    predicted = system.predict(inputs)
+    scores = system.evaluate(inputs, targets, batch_size=4)
+    size_mse = np.mean((predicted["size"].reshape(-1) - targets["size"]) ** 2)
+    assert scores["test/size/loss"] == pytest.approx(size_mse, rel=1e-5)
+    odd = torch.as_tensor(predicted["odd"].reshape(-1))
+    bce = torch.nn.functional.binary_cross_entropy(odd, torch.as_tensor(targets["odd"]))
+    assert scores["test/odd/loss"] == pytest.approx(float(bce), rel=1e-4)
+    assert scores["test/loss"] == pytest.approx(scores["test/odd/loss"] + scores["test/size/loss"], rel=1e-5)
