@@ -69,6 +69,8 @@ def test_posts_default_is_one_shared_encoder_under_three_heads(tmp_path: Path):
     assert [graph.blocks[f"{h}_mlp"].hidden for h in ("favorites", "android", "hour")] == [
         (64,), (64,), ()]
     assert torch.equal(graph.blocks["favorites"].bias, torch.tensor([9.25]))
+    # every training word has an id: 6,599 of them on this split, and room for them all
+    assert cfg.data.vocab_size == graph.blocks["embed"].embedding.num_embeddings == 10_000
 
 
 def test_posts_default_adds_wide_paths_with_optimizer_settings_of_their_own(tmp_path: Path):
