@@ -125,6 +125,27 @@ def test_posts_targets(posts: TrumpTweetsDataModule):
     assert np.bincount(train["hour"]).argmax() == 2  # 8:00-12:00 Eastern
 
 
+def test_bag_is_scikit_learns_tf_idf_of_the_training_words(headline: TrumpTweetsDataModule):
+    """`bag_key` adds each tweet's TF-IDF vector: the IDF from the training tweets, unseen
+    words left out, rows of unit length, as `TfidfVectorizer` gives them."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    data = TrumpTweetsDataModule(cache_dir=str(headline.cache_dir), batch_size=32, bag_key="bag", **POSTS)
+    data.setup()
+    assert data.provides == {"text", "bag", "favorites", "android", "hour"}
+    tables = data.split_tables()
+    reference = TfidfVectorizer(analyzer=tweet_tokens).fit(tables["train"].text)
+    columns = [data.vocab[w] for w in reference.get_feature_names_out()]
+    for split in ("train", "test"):
+        expected = reference.transform(tables[split].text).toarray()
+        bags = data.splits[split].columns["bag"](np.arange(len(expected)))
+        assert bags.dtype == np.float32 and bags.shape == (len(expected), data.vocab_size)
+        np.testing.assert_allclose(bags[:, columns], expected, atol=1e-6)
+        assert not np.delete(bags, columns, axis=1).any()  # padding, OOV, unused ids
+    batch = next(iter(data.train_dataloader()))
+    assert batch["bag"].shape == (32, data.vocab_size) and batch["bag"].dtype == torch.float32
+
+
 def test_limit(headline: TrumpTweetsDataModule):
     data = TrumpTweetsDataModule(cache_dir=str(headline.cache_dir), limit=40, **POSTS)
     data.setup()
@@ -149,6 +170,7 @@ def test_setup_errors_name_the_key(headline: TrumpTweetsDataModule, kwargs, mess
     ({"targets": {"likes": "likes"}}, r"data\.targets\.likes is 'likes'; expected one of \['popular'"),
     ({"targets": {"hour": "hour"}, "num_hour_buckets": 5}, r"data\.num_hour_buckets must divide 24.*got 5"),
     ({"targets": {"text": "popular"}}, r"must differ, got \['text', 'text'\]"),
+    ({"bag_key": "text"}, r"must differ, got \['text', 'text', 'popular'\] \(data\.text_key='text', data\.bag_key='text'"),
     ({"padding_side": "middle"}, r"data\.padding_side must be 'right' or 'left', got 'middle'"),
 ])
 def test_constructor_errors_name_the_key(kwargs, message):

@@ -15,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from tests.fast_step import CONF, FAST
 
 from plait.train import check, train
+from plait.train.errors import ConfigError
 
 
 def _compose(*overrides: str):
@@ -119,3 +120,19 @@ def test_a_sweep_over_a_python_graph_builders_argument(plait_cache: Path, tmp_pa
                 "print(lstm.hidden_size, sorted(p), p['popular'].shape)")
         shown = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
         assert shown.stdout.split(maxsplit=1) == [str(units), "['popular', 'popular_aux'] (3, 1)\n"], shown.stderr
+
+
+def test_posts_tfidf_reads_the_tf_idf_bag_in_its_wide_paths(plait_cache: Path, tmp_path: Path):
+    """`model=posts_tfidf` with `data.bag_key=bag` trains a step on real tweets, its wide
+    paths a Dense over the bag; without the bag the check names the missing input."""
+    cfg = _compose("experiment=posts", "model=posts_tfidf", "data.bag_key=bag", *FAST,
+                   f"paths.output_dir={tmp_path}", f"paths.data_dir={plait_cache}")
+    system = check(cfg).system
+    for head in ("favorites", "android", "hour"):
+        [node] = system.graph.nodes_of(system.graph.blocks[f"{head}_wide"])
+        assert node.connected_to == ["bag"], head
+    assert system.param_group_names == ["", "embed", "favorites_wide", "android_wide", "hour_wide"]
+    assert train(cfg) is not None
+    with pytest.raises(ConfigError, match=r"but the model needs inputs \['text', 'bag'\] .*missing \['bag'\]"):
+        check(_compose("experiment=posts", "model=posts_tfidf", "mode=check",
+                       f"paths.output_dir={tmp_path / 'no_bag'}", f"paths.data_dir={plait_cache}"))

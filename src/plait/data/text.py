@@ -85,3 +85,41 @@ def extend_vocab(base: dict[str, int], texts: Iterable[Sequence[str]], *, vocab_
                         f"out-of-vocabulary included), but data.vocab_size is {vocab_size}.")
     added = build_vocab(new, vocab_size=vocab_size - start + 2, owner=owner)
     return base | {w: i + start - 2 for w, i in added.items()}
+
+
+def inverse_document_frequency(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Each id's IDF over the training texts, as scikit-learn's `TfidfVectorizer` smooths it:
+    `ln((1 + N) / (1 + df)) + 1` for a text count N and `df` texts holding the id; 0 for
+    padding and out-of-vocabulary, which a bag of words leaves out.
+
+    Args:
+        ids: `(N, T)` token ids of the training split, padded with `PAD`.
+        vocab_size: the number of ids.
+
+    Returns:
+        `(vocab_size,)` float32.
+    """
+    held = np.zeros((len(ids), vocab_size), dtype=bool)  # (N, V): text n holds id v
+    held[np.repeat(np.arange(len(ids)), ids.shape[1]), ids.reshape(-1)] = True
+    idf = np.log((1 + len(ids)) / (1 + held.sum(0))) + 1
+    idf[[PAD, OOV]] = 0
+    return idf.astype(np.float32)
+
+
+def tf_idf(ids: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """Bags of words weighted as Keras's `TextVectorization(output_mode="tf_idf")` and
+    scikit-learn's `TfidfVectorizer` weight them: each id's count in a text times its IDF,
+    the row scaled to unit length (scikit-learn's `norm="l2"`).
+
+    Args:
+        ids: `(B, T)` token ids, padded with `PAD`.
+        idf: `(V,)` from `inverse_document_frequency` on the training split.
+
+    Returns:
+        `(B, V)` float32; a text without known words gives zeros.
+    """
+    counts = np.zeros((len(ids), len(idf)), dtype=np.float32)  # (B, V)
+    np.add.at(counts, (np.repeat(np.arange(len(ids)), ids.shape[1]), ids.reshape(-1)), 1.0)
+    weighted = counts * idf
+    norms = np.linalg.norm(weighted, axis=1, keepdims=True)  # (B, 1)
+    return weighted / np.where(norms > 0, norms, 1.0)

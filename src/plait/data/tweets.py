@@ -4,6 +4,7 @@ and single tweets as batches (pairs of them: `plait.data.tweets_pairs`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from plait.data.checks import distinct, room
 from plait.data.columns import ColumnDataset, pad_left, trimmed
 from plait.data.sources import tweets
 from plait.data.sources.tweets import TweetTable, filter_table
-from plait.data.text import build_vocab, encode
+from plait.data.text import build_vocab, encode, inverse_document_frequency, tf_idf
 from plait.data.tweets_features import META_FEATURES, check_targets, make_target, meta_features
 
 
@@ -63,7 +64,8 @@ class TweetsBase(DictDataModule):
 
 
 class TrumpTweetsDataModule(TweetsBase):
-    """Single tweets: `text` token ids, an optional `meta` vector, and chosen targets.
+    """Single tweets: `text` token ids, an optional TF-IDF bag of words and `meta` vector,
+    and chosen targets.
 
     Targets are named by kind (see `plait.data.tweets_features.make_target`): `popular`
     (more favorites than the median training tweet of its month), `log_favorites`,
@@ -71,6 +73,9 @@ class TrumpTweetsDataModule(TweetsBase):
 
     Args:
         text_key: batch key of the token ids.
+        bag_key: batch key of each tweet's words as a TF-IDF vector over the vocabulary
+            (`plait.data.text.tf_idf`, Keras's `TextVectorization(output_mode="tf_idf")`),
+            the IDF from the training tweets; None leaves it out.
         meta_key: batch key of the standardised metadata vector; None leaves it out.
         meta_size: length of the metadata vector the model expects; the data gives 12.
         targets: batch key -> target kind.
@@ -80,23 +85,24 @@ class TrumpTweetsDataModule(TweetsBase):
         **kwargs: as `TweetsBase` (batch, split, source, date and vocabulary settings).
 
     Shape:
-        text `(B, T)` int64 with `T <= max_len`, meta `(B, meta_size)` float32; float32
+        text `(B, T)` int64 with `T <= max_len`, bag `(B, vocab_size)` float32, meta
+        `(B, meta_size)` float32; float32
         `(B,)` for binary and regression targets, int64 `(B,)` for `hour`.
     """
 
-    def __init__(self, *, text_key: str = "text", meta_key: str | None = None,
+    def __init__(self, *, text_key: str = "text", bag_key: str | None = None, meta_key: str | None = None,
                  meta_size: int = len(META_FEATURES),
                  targets: Mapping[str, str] | None = None, num_hour_buckets: int = 6,
                  fixed_length: bool = False, padding_side: str = "right", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.targets = targets or {"popular": "popular"}
-        self.check(distinct({"text_key": text_key, "meta_key": meta_key,
+        self.check(distinct({"text_key": text_key, "bag_key": bag_key, "meta_key": meta_key,
                              **{f"targets.{k}": k for k in self.targets}}),
                    None if padding_side in ("right", "left") else
                    f"data.padding_side must be 'right' or 'left', got {padding_side!r}.")
         check_targets(self.targets, num_hour_buckets, self.owner)
-        self.text_key, self.meta_key, self.meta_size = text_key, meta_key, meta_size
-        self.keys = (text_key, meta_key, *self.targets)
+        self.text_key, self.bag_key, self.meta_key, self.meta_size = text_key, bag_key, meta_key, meta_size
+        self.keys = (text_key, bag_key, meta_key, *self.targets)
         self.num_hour_buckets = num_hour_buckets
         self.fixed_length, self.padding_side = fixed_length, padding_side
 
@@ -117,12 +123,21 @@ class TrumpTweetsDataModule(TweetsBase):
                 columns[name][key] = make_target(kind, table, train=tables["train"],
                                                  buckets=self.num_hour_buckets, key=key,
                                                  owner=self.owner)
-        return {name: self._dataset(table, columns[name]) for name, table in tables.items()}
+        ids = {name: self.token_ids(table) for name, table in tables.items()}
+        if self.bag_key:
+            idf = inverse_document_frequency(ids["train"][0], self.vocab_size)
+            for name, (split_ids, _) in ids.items():
+                columns[name][self.bag_key] = partial(_bags, split_ids, idf)
+        return {name: self._dataset(*ids[name], columns[name]) for name in tables}
 
-    def _dataset(self, table: TweetTable, columns: dict[str, np.ndarray]) -> ColumnDataset:
-        ids, lengths = self.token_ids(table)
+    def _dataset(self, ids: np.ndarray, lengths: np.ndarray, columns: dict[str, Any]) -> ColumnDataset:
         if self.padding_side == "left":
             ids = pad_left(ids, lengths)
         text = trimmed(ids, lengths, pad_to=self.max_len if self.fixed_length else None,
                        side=self.padding_side)
         return ColumnDataset({self.text_key: text, **columns}, ids=ids)  # text (B, T)
+
+
+def _bags(ids: np.ndarray, idf: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The TF-IDF vectors of a batch's rows, built per batch: `(B, vocab_size)` float32."""
+    return tf_idf(ids[rows], idf)
