@@ -43,6 +43,17 @@ def test_predict_reads_a_dict_or_a_list_in_input_order_alike_in_eval_mode(arrays
     assert ((by_name["odd"] > 0) & (by_name["odd"] < 1)).all()  # the sigmoid applied
 
 
+def test_predict_under_bfloat16_autocast_gives_float32_arrays(arrays) -> None:
+    """numpy has no bfloat16: outputs computed in it come back as float32."""
+    inputs, _ = arrays
+    system = two_inputs()
+    expected = system.predict(inputs)["size"]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        predicted = system.predict(inputs)["size"]
+    assert predicted.dtype == np.float32
+    np.testing.assert_allclose(predicted, expected, atol=0.05)
+
+
 def test_predict_takes_one_array_for_a_one_input_model() -> None:
     x = Input("x", shape=(3,))
     system = GraphSystem(Graph(x, {"y": Dense(2)(x)}), loss="cross_entropy")
@@ -55,17 +66,24 @@ def test_predict_takes_one_array_for_a_one_input_model() -> None:
     (lambda i: {"a": i["a"]}, r"{call}: inputs lack \['b'\]; expected \['a', 'b'\], received \['a'\]"),
     (lambda i: [i["a"]], r"{call}: 1 inputs given, expected 2: \['a', 'b'\]"),
     (lambda i: [i["a"], i["b"], i["b"]], r"{call}: 3 inputs given, expected 2: \['a', 'b'\]"),
+    (lambda i: [], r"{call}: 0 inputs given, expected 2: \['a', 'b'\]"),
     (lambda i: i["a"], r"{call}: one array given as inputs, expected 2: \['a', 'b'\]"),
     (lambda i: {"a": i["a"], "b": i["b"][:4]}, r"{call}: every array needs one row per example; got rows "
                                                r"\{'a': 10, 'b': 4"),
-    (lambda i: {"a": i["a"][:0], "b": i["b"][:0]}, r"{call}: no rows to {call} on"),
 ])
 def test_inputs_that_do_not_fit_the_graph_are_refused_by_name(arrays, call, inputs, message) -> None:
     given, targets = arrays
-    given = inputs(given)
-    rows = len(given["a"] if isinstance(given, dict) else given[0] if isinstance(given, list) else given)
-    args = (given,) if call == "predict" else (given, {n: t[:rows] for n, t in targets.items()})
+    args = (inputs(given),) if call == "predict" else (inputs(given), targets)
     with pytest.raises(ValueError, match=message.replace("{call}", call)):
+        getattr(two_inputs(), call)(*args)
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate"])
+def test_no_rows_are_refused_by_name(arrays, call) -> None:
+    given, targets = arrays
+    empty = {n: a[:0] for n, a in given.items()}
+    args = (empty,) if call == "predict" else (empty, {n: t[:0] for n, t in targets.items()})
+    with pytest.raises(ValueError, match=f"{call}: no rows to {call} on"):
         getattr(two_inputs(), call)(*args)
 
 

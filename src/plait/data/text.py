@@ -99,17 +99,18 @@ def inverse_document_frequency(ids: np.ndarray, vocab_size: int) -> np.ndarray:
     Returns:
         `(vocab_size,)` float32.
     """
-    held = np.zeros((len(ids), vocab_size), dtype=bool)  # (N, V): text n holds id v
-    held[np.repeat(np.arange(len(ids)), ids.shape[1]), ids.reshape(-1)] = True
-    idf = np.log((1 + len(ids)) / (1 + held.sum(0))) + 1
+    held = np.unique(np.arange(len(ids))[:, None] * vocab_size + ids)  # (text, id) pairs, once each
+    df = np.bincount(held % vocab_size, minlength=vocab_size)  # (V,) texts holding each id
+    idf = np.log((1 + len(ids)) / (1 + df)) + 1
     idf[[PAD, OOV]] = 0
     return idf.astype(np.float32)
 
 
 def tf_idf(ids: np.ndarray, idf: np.ndarray) -> np.ndarray:
-    """Bags of words weighted as Keras's `TextVectorization(output_mode="tf_idf")` and
-    scikit-learn's `TfidfVectorizer` weight them: each id's count in a text times its IDF,
-    the row scaled to unit length (scikit-learn's `norm="l2"`).
+    """Bags of words weighted as scikit-learn's `TfidfVectorizer` weights them (its defaults:
+    `smooth_idf`, `norm="l2"`): each id's count in a text times its IDF, the row scaled to
+    unit length. Keras's `TextVectorization(output_mode="tf_idf")` is the same idea with
+    another IDF (`ln(1 + N / (1 + df))`, OOV given the mean IDF) and no row scaling.
 
     Args:
         ids: `(B, T)` token ids, padded with `PAD`.
@@ -118,8 +119,8 @@ def tf_idf(ids: np.ndarray, idf: np.ndarray) -> np.ndarray:
     Returns:
         `(B, V)` float32; a text without known words gives zeros.
     """
-    counts = np.zeros((len(ids), len(idf)), dtype=np.float32)  # (B, V)
-    np.add.at(counts, (np.repeat(np.arange(len(ids)), ids.shape[1]), ids.reshape(-1)), 1.0)
-    weighted = counts * idf
+    cells = (np.arange(len(ids))[:, None] * len(idf) + ids).reshape(-1)  # (B * T,) row-major (text, id)
+    counts = np.bincount(cells, minlength=len(ids) * len(idf)).reshape(len(ids), len(idf))  # (B, V)
+    weighted = counts.astype(np.float32) * idf
     norms = np.linalg.norm(weighted, axis=1, keepdims=True)  # (B, 1)
     return weighted / np.where(norms > 0, norms, 1.0)

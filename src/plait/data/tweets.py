@@ -74,8 +74,8 @@ class TrumpTweetsDataModule(TweetsBase):
     Args:
         text_key: batch key of the token ids.
         bag_key: batch key of each tweet's words as a TF-IDF vector over the vocabulary
-            (`plait.data.text.tf_idf`, Keras's `TextVectorization(output_mode="tf_idf")`),
-            the IDF from the training tweets; None leaves it out.
+            (`plait.data.text.tf_idf`: scikit-learn's `TfidfVectorizer` weighting), the IDF
+            from the training tweets; None leaves it out.
         meta_key: batch key of the standardised metadata vector; None leaves it out.
         meta_size: length of the metadata vector the model expects; the data gives 12.
         targets: batch key -> target kind.

@@ -50,7 +50,9 @@ def predict(system: GraphSystem, inputs: Any, *, batch_size: int = 256) -> dict[
         parts = [system.predict_step(batch, 0) for batch in _batches(columns, batch_size, _device(system))]
     finally:
         system.train(was_training)
-    return {n: torch.cat([p[n] for p in parts]).cpu().numpy() for n in system.graph.output_names}
+    outputs = {n: torch.cat([p[n] for p in parts]) for n in system.graph.output_names}
+    # numpy has no bfloat16: a model cast to it gives float32 arrays
+    return {n: (o.float() if o.dtype == torch.bfloat16 else o).cpu().numpy() for n, o in outputs.items()}
 
 
 @torch.no_grad()
@@ -69,8 +71,8 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
         `{"test/loss": ..., "test/<output>/loss": ..., "test/<output>/<metric>": ...}`.
 
     Raises:
-        ValueError: inputs or targets that do not name every input and output, or whose
-            numbers of rows differ.
+        ValueError: inputs or targets that do not name every input and output, of no rows,
+            or whose numbers of rows differ.
     """
     names = system.graph.input_names
     columns = {**_named(inputs, names, "inputs", "evaluate"),
@@ -113,7 +115,7 @@ def _named(values: Any, names: Sequence[str], what: str, caller: str) -> dict[st
             raise ValueError(f"{caller}: {what} lack {missing}; expected {list(names)}, "
                              f"received {sorted(values)}")
         return {n: values[n] for n in names}
-    if isinstance(values, (list, tuple)) and (len(names) > 1 or hasattr(values[0], "shape")):
+    if isinstance(values, (list, tuple)) and (len(names) > 1 or not values or hasattr(values[0], "shape")):
         if len(values) != len(names):
             raise ValueError(f"{caller}: {len(values)} {what} given, expected {len(names)}: {list(names)}")
         return dict(zip(names, values))
