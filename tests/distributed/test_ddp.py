@@ -95,6 +95,7 @@ def test_ranks_with_different_configs_refuse_to_train(tmp_path, quick):
     assert "ranks disagree on the config" in outputs[0] + outputs[1]
 
 
+@pytest.mark.slow  # about 15 s: two nodes of one process each; one node of two runs by default
 def test_two_nodes_simulated_on_localhost(tmp_path, quick):
     env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
     common = [*quick, "trainer=ddp_cpu", "trainer.devices=1", "trainer.num_nodes=2", "data.batch_size=32"]

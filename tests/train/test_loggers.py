@@ -222,6 +222,7 @@ def unreachable_env(home, url: str, **extra: str) -> dict[str, str]:
             "WANDB_API_KEY": "k" * 40, "WANDB_BASE_URL": url, **extra}
 
 
+@pytest.mark.slow  # about 27 s: the probe's 10 s timeout, then wandb's offline start
 def test_a_server_that_never_answers_means_offline_in_seconds(tmp_path, run) -> None:
     """A key, but no answer from the server (a compute node without a route): the run
     trains offline after the probe's timeout, and says so in one line."""
