@@ -86,8 +86,8 @@ class TrumpTweetsDataModule(TweetsBase):
 
     Shape:
         text `(B, T)` int64 with `T <= max_len`, bag `(B, vocab_size)` float32, meta
-        `(B, meta_size)` float32; float32
-        `(B,)` for binary and regression targets, int64 `(B,)` for `hour`.
+        `(B, meta_size)` float32; float32 `(B,)` for binary and regression targets, int64
+        `(B,)` for `hour`.
     """
 
     def __init__(self, *, text_key: str = "text", bag_key: str | None = None, meta_key: str | None = None,

@@ -39,10 +39,15 @@ RANK_COMMAND = "import sys; from plait.train.rank_launcher import run_rank; run_
 
 
 def run_rank(config_path: str) -> None:
-    """The body of ranks 1..N-1: train on the config file rank 0 wrote."""
+    """The body of ranks 1..N-1: train on the config file rank 0 wrote, then close the
+    process group, whose threads, left to the interpreter's exit, can abort the process
+    (`terminate called without an active exception`, exit code -6) after a good run."""
     from plait.train.fit import train
 
-    train(OmegaConf.load(config_path))
+    try:
+        train(OmegaConf.load(config_path))
+    finally:
+        _leave_group()
 
 
 def adopt_submitit_tasks() -> None:
