@@ -8,6 +8,7 @@ weighted total averaged over examples, and each output's metrics, named as logge
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -44,14 +45,10 @@ def predict(system: GraphSystem, inputs: Any, *, batch_size: int = 256) -> dict[
     columns = {n: as_tensor(c, system.graph.input_specs[n].dtype)
                for n, c in _named(inputs, names, "inputs", "predict").items()}
     _check_rows(columns, "predict")
-    was_training = system.training
-    system.eval()
-    try:
+    with _eval_mode(system):
         parts = [system.predict_step(batch, 0) for batch in _batches(columns, batch_size, _device(system))]
-    finally:
-        system.train(was_training)
     outputs = {n: torch.cat([p[n] for p in parts]) for n in system.graph.output_names}
-    # numpy has no bfloat16: a model cast to it gives float32 arrays
+    # numpy has no bfloat16: outputs computed in it (under autocast) come back as float32
     return {n: (o.float() if o.dtype == torch.bfloat16 else o).cpu().numpy() for n, o in outputs.items()}
 
 
@@ -84,10 +81,17 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
         weight = torch.ones(rows) if sample_weight is None else torch.as_tensor(sample_weight).float()
         columns.update({key: weight for key in set(system.loss.sample_weights.values())})
     _check_rows(columns, "evaluate")
+    with _eval_mode(system):
+        return _scores(system, _batches(columns, batch_size, _device(system)))
+
+
+@contextlib.contextmanager
+def _eval_mode(system: GraphSystem) -> Iterator[None]:
+    """`system` in eval mode for the block, then back in the mode it was in, error or not."""
     was_training = system.training
     system.eval()
     try:
-        return _scores(system, _batches(columns, batch_size, _device(system)))
+        yield
     finally:
         system.train(was_training)
 
