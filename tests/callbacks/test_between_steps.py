@@ -9,7 +9,13 @@ from lightning.pytorch import callbacks as lightning_callbacks
 from lightning.pytorch.profilers import Profiler
 from torch.utils.data import DataLoader, TensorDataset
 
-from plait.callbacks import EpochLine, ModelCheckpoint, RandomState, SaveOnInterrupt
+from plait.callbacks import (
+    CheckpointWeights,
+    EpochLine,
+    ModelCheckpoint,
+    RandomState,
+    SaveOnInterrupt,
+)
 from plait.callbacks.between_steps import BetweenSteps
 from plait.callbacks.same_config import SameConfigOnEveryRank
 
@@ -47,7 +53,8 @@ class Tiny(L.LightningModule):
 
 
 def test_a_fit_calls_no_step_hook_of_plaits_callbacks(tmp_path) -> None:
-    callbacks = [EpochLine(), RandomState(), SaveOnInterrupt(), SameConfigOnEveryRank({"a": 1})]
+    callbacks = [CheckpointWeights(), EpochLine(), RandomState(), SaveOnInterrupt(),
+                 SameConfigOnEveryRank({"a": 1})]
     assert all(isinstance(c, BetweenSteps) for c in callbacks)
     checkpoint = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=1, save_top_k=-1)
     profiler = Actions()

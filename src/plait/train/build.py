@@ -16,7 +16,7 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from plait.callbacks import EpochLine, RandomState, SaveOnInterrupt
+from plait.callbacks import CheckpointWeights, EpochLine, RandomState, SaveOnInterrupt
 from plait.graph import Graph
 from plait.system import GraphSystem
 from plait.train.csv_logger import CSVLogger
@@ -117,9 +117,11 @@ def build_data(cfg: DictConfig) -> L.LightningDataModule:
 
 
 def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
-    """Every `_target_` under `callbacks`; what resuming needs (random state, `last.ckpt` on
-    an interrupt); one line per epoch when stdout is no terminal."""
-    callbacks = [*_instantiate_all(cfg.get("callbacks"), "callbacks"), RandomState(), SaveOnInterrupt()]
+    """Every `_target_` under `callbacks`; after them, checkpoints' weights kept apart from
+    a weight-averaging callback's, and what resuming needs (random state, `last.ckpt` on an
+    interrupt); one line per epoch when stdout is no terminal."""
+    callbacks = [*_instantiate_all(cfg.get("callbacks"), "callbacks"), CheckpointWeights(),
+                 RandomState(), SaveOnInterrupt()]
     if not progress_bar(cfg):
         callbacks.append(EpochLine())
     return callbacks

@@ -1,0 +1,18 @@
+"""A callback for tests: SIGTERM to this process in the middle of a validation."""
+
+import os
+import signal
+
+import lightning as L
+
+
+class TermDuringValidation(L.Callback):
+    """After the first validation batch of epoch `epoch` (0-based), as a scheduler would stop
+    a job: Lightning stops before the next batch."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_validation_batch_end(self, trainer: L.Trainer, *args) -> None:
+        if trainer.current_epoch == self.epoch and not trainer.sanity_checking:
+            os.kill(os.getpid(), signal.SIGTERM)
