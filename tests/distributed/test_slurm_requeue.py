@@ -2,7 +2,8 @@
 
 SLURM is simulated: its environment variables, and an `scontrol` on PATH that records the
 requeue it is asked for. Lightning's SLURM environment does the rest, as on a cluster:
-SIGUSR1 saves `hpc_ckpt_1.ckpt` and requeues; the job, started again, restores it."""
+SIGUSR1 saves `hpc_ckpt_1.ckpt` and requeues; the job, started again, restores it, and its
+test runs the weights it says, not that preemption checkpoint."""
 
 import os
 import signal
@@ -10,14 +11,34 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
 from tests.distributed.conftest import ROOT
+
+from plait import load_checkpoint
+from plait.train.build import build_data
 
 SLURM = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "plait", "SLURM_JOB_ID": "4242", "SLURM_PROCID": "0",
          "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NODELIST": "127.0.0.1"}
 
 
-def test_a_requeued_job_resumes_from_its_checkpoint_and_keeps_its_metrics(tmp_path):
-    """The resumed job also continues its wandb run: both starts use one run id."""
+def _test_loss(checkpoint) -> float:
+    """`checkpoint`'s loss on the digits test split, through `evaluate`."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        data = build_data(compose("train", overrides=["experiment=digits"]))
+    data.prepare_data()
+    data.setup("test")
+    batches = list(data.test_dataloader())
+    return load_checkpoint(checkpoint).evaluate({"image": torch.cat([b["image"] for b in batches])},
+                                                {"digit": torch.cat([b["digit"] for b in batches])})["test/loss"]
+
+
+@pytest.mark.parametrize("test", ["best", pytest.param("last", marks=pytest.mark.slow)])
+def test_a_requeued_job_resumes_from_its_checkpoint_and_keeps_its_metrics(tmp_path, test):
+    """The resumed job also continues its wandb run: both starts use one run id. `test=last`
+    tests the weights training ended with (given no checkpoint, Lightning would test the
+    preemption checkpoint instead)."""
     scontrol = tmp_path / "bin" / "scontrol"
     scontrol.parent.mkdir()
     scontrol.write_text('#!/bin/sh\necho "$@" >> "$SCONTROL_LOG"\n')
@@ -28,7 +49,7 @@ def test_a_requeued_job_resumes_from_its_checkpoint_and_keeps_its_metrics(tmp_pa
            "WANDB_MODE": "offline"}
     run = tmp_path / "run"
     command = [sys.executable, "train.py", "experiment=digits", "logger=wandb", "trainer.max_epochs=3",
-               f"hydra.run.dir={run}"]
+               f"test={'last' if test == 'last' else 'true'}", f"hydra.run.dir={run}"]
 
     job = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in job.stdout:
@@ -48,5 +69,11 @@ def test_a_requeued_job_resumes_from_its_checkpoint_and_keeps_its_metrics(tmp_pa
     metrics = pd.read_csv(run / "csv" / "metrics.csv")
     assert sorted(metrics["val/digit/acc"].dropna().index.map(metrics["epoch"])) == [0, 1, 2]  # epoch 0 kept
     assert metrics["test/digit/acc"].notna().sum() == 1
+    # the weights tested: the best epoch's, or the last (as last.ckpt keeps them), never hpc_ckpt_1's
+    [tested] = [line for line in (again.stdout + again.stderr).splitlines() if "Loaded model weights" in line]
+    assert "hpc_ckpt" not in tested
+    checkpoint = run / "checkpoints" / "last.ckpt" if test == "last" else next((run / "checkpoints").glob("epoch_*"))
+    assert metrics["test/loss"].dropna().item() == pytest.approx(_test_loss(checkpoint), rel=1e-5)
+    assert not (run / ".plait" / "last_weights.ckpt").exists()  # written for the test, then removed
     starts = sorted((run / "wandb").glob("offline-run-*"))
     assert len(starts) == 2 and len({start.name.rsplit("-", 1)[1] for start in starts}) == 1  # one wandb run

@@ -63,31 +63,36 @@ def _split(name: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]
             {"digit": torch.cat([b["digit"] for b in batches])})
 
 
-def test_an_ema_run_validates_tests_and_resumes_its_average(tmp_path) -> None:
-    whole = _train([*EMA, "trainer.max_epochs=3"], tmp_path / "whole")
-    first = _train([*EMA, "trainer.max_epochs=2"], tmp_path / "parts")
-    resumed = _train([*EMA, "trainer.max_epochs=3", f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}"],
-                     tmp_path / "parts")
-    a, b = _load(whole / "checkpoints" / "last.ckpt"), _load(resumed / "checkpoints" / "last.ckpt")
-    _assert_same_weights(a, b)
-    assert any(not torch.equal(a["state_dict"][n], a["current_model_state"][n]) for n in a["state_dict"])
-
-    # Validation chose the best epoch by the average; the test after training, mode=test
-    # and load_checkpoint run that average, not the trained weights kept beside it.
-    [best] = list((whole / "checkpoints").glob("epoch_*.ckpt"))
-    metrics = pd.read_csv(whole / "csv" / "metrics.csv")
-    val_loss = metrics.loc[metrics["epoch"] == _load(best)["epoch"], "val/loss"].dropna().item()
+def test_an_ema_run_validates_and_tests_its_average(tmp_path) -> None:
+    """Validation chose the best epoch by the average; the test after training, mode=test
+    and load_checkpoint run that average, not the trained weights kept beside it."""
+    run = _train([*EMA, "trainer.max_epochs=3"], tmp_path / "run")
+    [best] = list((run / "checkpoints").glob("epoch_*.ckpt"))
+    saved = _load(best)
+    assert any(not torch.equal(saved["state_dict"][n], saved["current_model_state"][n])
+               for n in saved["state_dict"])
+    metrics = pd.read_csv(run / "csv" / "metrics.csv")
+    val_loss = metrics.loc[metrics["epoch"] == saved["epoch"], "val/loss"].dropna().item()
     test_loss = metrics["test/loss"].dropna().item()
     system = load_checkpoint(best)
     assert system.evaluate(*_split("val"))["test/loss"] == pytest.approx(val_loss, rel=1e-5)
     assert system.evaluate(*_split("test"))["test/loss"] == pytest.approx(test_loss, rel=1e-5)
     tested = run_mode(_compose("mode=test", f"ckpt_path={best}", f"paths.output_dir={tmp_path / 'test'}"))
     assert tested["test/loss"] == pytest.approx(test_loss, rel=1e-5)
-    system.load_state_dict(_load(best)["current_model_state"])
+    system.load_state_dict(saved["current_model_state"])
     assert system.evaluate(*_split("test"))["test/loss"] != pytest.approx(test_loss, rel=1e-3)
 
 
-@pytest.mark.slow  # about 18 s: two runs
+@pytest.mark.slow  # about 20 s: three runs
+def test_an_ema_run_resumed_from_last_ckpt_reaches_the_uninterrupted_average(tmp_path) -> None:
+    whole = _train([*EMA, "trainer.max_epochs=3"], tmp_path / "whole")
+    first = _train([*EMA, "trainer.max_epochs=2"], tmp_path / "parts")
+    resumed = _train([*EMA, "trainer.max_epochs=3", f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}"],
+                     tmp_path / "parts")
+    _assert_same_weights(_load(whole / "checkpoints" / "last.ckpt"), _load(resumed / "checkpoints" / "last.ckpt"))
+
+
+@pytest.mark.slow  # about 15 s: two runs
 def test_an_ema_run_stopped_during_validation_saves_its_average_as_its_model(tmp_path) -> None:
     """Validation runs the average in the model; SIGTERM there must not save the two swapped."""
     every_epoch = [*EMA, "trainer.max_epochs=3", "callbacks.model_checkpoint.save_top_k=-1"]

@@ -101,12 +101,26 @@ def test(trainer: L.Trainer, system: GraphSystem, data: L.LightningDataModule,
          metric: str | None, *, verbose: bool, last: bool = False) -> Mapping[str, Any]:
     """Test the checkpoint that keeps the best `metric` (the last weights without one, or
     with `last`); the test metrics. `verbose` prints Lightning's table (else `EpochLine`
-    prints one line)."""
+    prints one line).
+
+    The last weights are tested from a file written for the test and removed after it:
+    given no checkpoint, Lightning would test the preemption checkpoint of a SLURM job that
+    was requeued (`hpc_ckpt_<n>.ckpt`) instead of the weights training ended with.
+    """
     callback = None if last else best_checkpoint(trainer, metric)
     best = callback.best_model_path if callback is not None else ""
-    if not best and not last:
+    if best:
+        trainer.test(system, datamodule=data, ckpt_path=best, verbose=verbose)
+        return trainer.callback_metrics
+    if not last:
         log.warning("no best checkpoint: testing the last weights")
-    trainer.test(system, datamodule=data, ckpt_path=best or None, verbose=verbose)
+    path = Path(trainer.default_root_dir) / ".plait" / "last_weights.ckpt"
+    trainer.save_checkpoint(path, weights_only=True)  # rank 0 writes it; every rank waits
+    try:
+        trainer.test(system, datamodule=data, ckpt_path=str(path), verbose=verbose)
+    finally:
+        if trainer.is_global_zero:
+            path.unlink(missing_ok=True)
     return trainer.callback_metrics
 
 
