@@ -56,7 +56,9 @@ class CheckpointWeights(BetweenSteps):
 
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
                            checkpoint: dict[str, Any]) -> None:
-        if trainer.state.fn != TrainerFn.FITTING:  # resuming restores everything, as saved
+        # resuming a fit restores everything, as saved; without averaging, Lightning's own
+        # load of the weights stands, and they are not loaded twice
+        if trainer.state.fn != TrainerFn.FITTING and _averaging(trainer):
             trainer.strategy.load_model_state_dict(checkpoint, strict=pl_module.strict_loading)
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -69,6 +71,10 @@ class CheckpointWeights(BetweenSteps):
                      exception: BaseException) -> None:
         if self._validating:  # before SaveOnInterrupt's on_exception, which comes after
             self._validating = False
-            for callback in trainer.callbacks:
-                if isinstance(callback, WeightAveraging):
-                    callback.on_validation_epoch_end(trainer, pl_module)
+            for callback in _averaging(trainer):
+                callback.on_validation_epoch_end(trainer, pl_module)
+
+
+def _averaging(trainer: L.Trainer) -> list[WeightAveraging]:
+    """The run's weight-averaging callbacks."""
+    return [c for c in trainer.callbacks if isinstance(c, WeightAveraging)]
