@@ -12,26 +12,13 @@ import sys
 
 import pandas as pd
 import pytest
-import torch
-from hydra import compose, initialize_config_dir
+from tests.digits_split import digits_split
 from tests.distributed.conftest import ROOT
 
 from plait import load_checkpoint
-from plait.train.build import build_data
 
 SLURM = {"SLURM_NTASKS": "1", "SLURM_JOB_NAME": "plait", "SLURM_JOB_ID": "4242", "SLURM_PROCID": "0",
          "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NODELIST": "127.0.0.1"}
-
-
-def _test_loss(checkpoint) -> float:
-    """`checkpoint`'s loss on the digits test split, through `evaluate`."""
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        data = build_data(compose("train", overrides=["experiment=digits"]))
-    data.prepare_data()
-    data.setup("test")
-    batches = list(data.test_dataloader())
-    return load_checkpoint(checkpoint).evaluate({"image": torch.cat([b["image"] for b in batches])},
-                                                {"digit": torch.cat([b["digit"] for b in batches])})["test/loss"]
 
 
 @pytest.mark.parametrize("test", ["best", pytest.param("last", marks=pytest.mark.slow)])
@@ -73,7 +60,7 @@ def test_a_requeued_job_resumes_from_its_checkpoint_and_keeps_its_metrics(tmp_pa
     [tested] = [line for line in (again.stdout + again.stderr).splitlines() if "Loaded model weights" in line]
     assert "hpc_ckpt" not in tested
     checkpoint = run / "checkpoints" / "last.ckpt" if test == "last" else next((run / "checkpoints").glob("epoch_*"))
-    assert metrics["test/loss"].dropna().item() == pytest.approx(_test_loss(checkpoint), rel=1e-5)
+    assert metrics["test/loss"].dropna().item() == pytest.approx(load_checkpoint(checkpoint).evaluate(*digits_split("test"))["test/loss"], rel=1e-5)
     assert not (run / ".plait" / "last_weights.ckpt").exists()  # written for the test, then removed
     starts = sorted((run / "wandb").glob("offline-run-*"))
     assert len(starts) == 2 and len({start.name.rsplit("-", 1)[1] for start in starts}) == 1  # one wandb run

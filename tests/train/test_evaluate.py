@@ -8,14 +8,13 @@ from pathlib import Path
 
 import lightning as L
 import pytest
-import torch
 from hydra import compose, initialize_config_dir
+from tests.digits_split import digits_split
 from tests.export.graphs import masked_lstm
 from tests.train.conftest import CONF
 
 from plait import load_checkpoint
 from plait.train import main, train
-from plait.train.build import build_data
 from plait.train.entry import run as run_mode
 
 DIGITS = "experiment=digits"
@@ -40,13 +39,7 @@ def test_mode_test_prints_and_writes_metrics_that_evaluate_reproduces(checkpoint
     assert set(metrics) == {"test/loss", "test/digit/loss", "test/digit/acc"}
     assert f"test/digit/acc   {metrics['test/digit/acc']:.6g}" in result.stdout
     # The same rows in Python: the digits test split, through `system.evaluate`.
-    data = build_data(compose_cfg(DIGITS))
-    data.prepare_data()
-    data.setup("test")
-    batches = list(data.test_dataloader())
-    images = torch.cat([b["image"] for b in batches])
-    digits = torch.cat([b["digit"] for b in batches])
-    scores = load_checkpoint(checkpoint).evaluate({"image": images}, {"digit": digits}, batch_size=50)
+    scores = load_checkpoint(checkpoint).evaluate(*digits_split("test"), batch_size=50)
     assert scores == pytest.approx(metrics, rel=1e-5)
 
 

@@ -16,10 +16,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+from tests.digits_split import digits_split
 from tests.train.conftest import CONF, ROOT, fresh_env
 
 from plait import load_checkpoint
-from plait.train.build import build_data
 from plait.train.entry import run as run_mode
 
 EMA = ["experiment=digits", "+callbacks.ema._target_=lightning.pytorch.callbacks.EMAWeightAveraging",
@@ -53,16 +53,6 @@ def _compose(*overrides: str) -> DictConfig:
         return compose("train", overrides=["experiment=digits", *overrides])
 
 
-def _split(name: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """The digits split `name` (val or test) as evaluate's inputs and targets."""
-    data = build_data(_compose())
-    data.prepare_data()
-    data.setup("fit" if name == "val" else name)
-    batches = list(getattr(data, f"{name}_dataloader")())
-    return ({"image": torch.cat([b["image"] for b in batches])},
-            {"digit": torch.cat([b["digit"] for b in batches])})
-
-
 def test_an_ema_run_validates_and_tests_its_average(tmp_path) -> None:
     """Validation chose the best epoch by the average; the test after training, mode=test
     and load_checkpoint run that average, not the trained weights kept beside it."""
@@ -75,12 +65,12 @@ def test_an_ema_run_validates_and_tests_its_average(tmp_path) -> None:
     val_loss = metrics.loc[metrics["epoch"] == saved["epoch"], "val/loss"].dropna().item()
     test_loss = metrics["test/loss"].dropna().item()
     system = load_checkpoint(best)
-    assert system.evaluate(*_split("val"))["test/loss"] == pytest.approx(val_loss, rel=1e-5)
-    assert system.evaluate(*_split("test"))["test/loss"] == pytest.approx(test_loss, rel=1e-5)
+    assert system.evaluate(*digits_split("val"))["test/loss"] == pytest.approx(val_loss, rel=1e-5)
+    assert system.evaluate(*digits_split("test"))["test/loss"] == pytest.approx(test_loss, rel=1e-5)
     tested = run_mode(_compose("mode=test", f"ckpt_path={best}", f"paths.output_dir={tmp_path / 'test'}"))
     assert tested["test/loss"] == pytest.approx(test_loss, rel=1e-5)
     system.load_state_dict(saved["current_model_state"])
-    assert system.evaluate(*_split("test"))["test/loss"] != pytest.approx(test_loss, rel=1e-3)
+    assert system.evaluate(*digits_split("test"))["test/loss"] != pytest.approx(test_loss, rel=1e-3)
 
 
 @pytest.mark.slow  # about 20 s: three runs
