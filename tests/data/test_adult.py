@@ -18,9 +18,10 @@ from plait.data.adult import (
     OUTPUTS,
     category_codes,
 )
+from plait.data.sources.adult import read_table
 
 CATEGORIES = {"workclass": 9, "education": 18, "marital_status": 9, "race": 7,
-              "native_country": 43}
+              "native_country": 43, "capital_gain": 120, "capital_loss": 92}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,21 @@ def test_scales_come_from_the_train_split(adult: AdultDataModule):
     assert abs(train["age"].mean()) < 1e-4 and abs(train["age"].std() - 1) < 1e-3
     assert 38 < adult.age_mean < 39 and 12.5 < adult.age_std < 13.5
     assert abs(adult.splits["val"].columns["age"].mean()) > 1e-4  # not refitted on val
+
+
+def test_money_amounts_are_codes_as_well_as_numbers(adult: AdultDataModule):
+    codes = adult.codes["capital_gain"]
+    assert codes[0] == 2  # most people have no capital gain
+    train = adult.splits["train"].columns
+    amounts = np.expm1(train["numeric"][:, NUMERIC.index("capital-gain")] * adult.numeric_std[2]
+                       + adult.numeric_mean[2])
+    assert np.allclose(amounts[train["capital_gain"] == codes[7688]], 7688, rtol=1e-4)
+    table = adult_table(adult)
+    for key, column in (("capital_gain", "capital-gain"), ("capital_loss", "capital-loss")):
+        # every amount in the whole table has a code, whatever the split: any seed fits
+        assert table[column].nunique() + 2 == CATEGORY_SIZES[key]
+    unseen = table.iloc[:1].assign(**{"capital-gain": 123_457})
+    assert adult._columns(unseen)["capital_gain"].tolist() == [1]  # unknown
 
 
 def test_codes_start_after_unknown_most_frequent_first():
@@ -122,6 +138,12 @@ def test_an_occupation_unseen_in_training_is_refused(adult: AdultDataModule):
                           "native-country": ["Peru"], "income": ["<=50K"]})
     with pytest.raises(DataError, match=r"occupations \['Astronaut'\] are not in the train split"):
         adult._columns(table)
+
+
+def adult_table(data: AdultDataModule) -> pd.DataFrame:
+    """The table's rows that have an occupation, as the module reads them."""
+    table = read_table(data.cached_dir() / "adult.data")
+    return table[table["occupation"].notna()].reset_index(drop=True)
 
 
 def test_one_fast_step_of_the_experiment(plait_cache: Path, tmp_path: Path):

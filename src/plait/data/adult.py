@@ -19,15 +19,20 @@ from plait.data.columns import ColumnDataset
 from plait.data.sources import adult
 
 # Batch key -> column: each categorical input is its own graph input (one Embedding each).
+# The two money columns are coded too, each amount its own category: a few exact amounts
+# (a capital gain of 7,688 or 15,024 dollars) all but decide income, and an embedding
+# learns each one, where a single standardised number cannot. They stay numeric as well.
 CATEGORICAL = {"workclass": "workclass", "education": "education",
                "marital_status": "marital-status", "race": "race",
-               "native_country": "native-country"}
+               "native_country": "native-country", "capital_gain": "capital-gain",
+               "capital_loss": "capital-loss"}
 # Heavy-tailed money columns are log1p-compressed before standardising.
 NUMERIC = ("fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week")
 _LOG = ("fnlwgt", "capital-gain", "capital-loss")
 # Codes each embedding needs: the column's distinct values + unused 0 + unknown 1.
+# The money columns' sizes hold every amount in the table (118 and 90), so any split fits.
 CATEGORY_SIZES = {"workclass": 9, "education": 18, "marital_status": 9, "race": 7,
-                  "native_country": 43}
+                  "native_country": 43, "capital_gain": 120, "capital_loss": 92}
 OUTPUTS = ("age", "sex", "income", "occupation")
 UNKNOWN = 1  # the code of a missing (`?`) or unseen category; 0 stays free for padding
 
@@ -49,7 +54,8 @@ class AdultDataModule(DictDataModule):
 
     Shape:
         numeric `(B, 5)` float32; workclass, education, marital_status, race,
-        native_country `(B,)` int64; age, sex, income `(B,)` float32; occupation `(B,)` int64.
+        native_country, capital_gain, capital_loss `(B,)` int64; age, sex, income `(B,)`
+        float32; occupation `(B,)` int64.
     """
 
     keys = ("numeric", *CATEGORICAL, *OUTPUTS)
