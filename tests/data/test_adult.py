@@ -16,6 +16,7 @@ from plait.data.adult import (
     CATEGORY_SIZES,
     NUMERIC,
     OUTPUTS,
+    UNKNOWN,
     category_codes,
 )
 from plait.data.sources.adult import read_table
@@ -73,23 +74,35 @@ def test_scales_come_from_the_train_split(adult: AdultDataModule):
 
 
 def test_money_amounts_are_codes_as_well_as_numbers(adult: AdultDataModule):
-    codes = adult.codes["capital_gain"]
-    assert codes[0] == 2  # most people have no capital gain
-    train = adult.splits["train"].columns
-    amounts = np.expm1(train["numeric"][:, NUMERIC.index("capital-gain")] * adult.numeric_std[2]
-                       + adult.numeric_mean[2])
-    assert np.allclose(amounts[train["capital_gain"] == codes[7688]], 7688, rtol=1e-4)
     table = adult_table(adult)
+    rows = adult.split(len(table))
+    train = table.iloc[rows["train"]]
     for key, column in (("capital_gain", "capital-gain"), ("capital_loss", "capital-loss")):
-        # every amount in the whole table has a code, whatever the split: any seed fits
-        assert table[column].nunique() + 2 == CATEGORY_SIZES[key]
+        codes, counts = adult.codes[key], train[column].value_counts()
+        assert codes[0] == 2  # most people have none
+        assert set(codes) == set(counts.index[counts >= 2])  # an amount seen once is unknown
+        # room for every amount of the rows with an occupation: any split fits
+        assert table[column].nunique() + 2 <= CATEGORY_SIZES[key]
+        for split, index in rows.items():  # every split coded with the train split's codes
+            expected = [codes.get(amount, UNKNOWN) for amount in table[column].iloc[index]]
+            assert adult.splits[split].columns[key].tolist() == expected
+    columns = adult.splits["train"].columns
+    sure = columns["capital_gain"] == adult.codes["capital_gain"][7688]
+    assert sure.sum() == 200 and columns["income"][sure].all()  # all of them earn >50K
     unseen = table.iloc[:1].assign(**{"capital-gain": 123_457})
-    assert adult._columns(unseen)["capital_gain"].tolist() == [1]  # unknown
+    assert adult._columns(unseen)["capital_gain"].tolist() == [UNKNOWN]
+
+
+def adult_table(data: AdultDataModule) -> pd.DataFrame:
+    """The table's rows that have an occupation, as the module reads them."""
+    table = read_table(data.cached_dir() / "adult.data")
+    return table[table["occupation"].notna()].reset_index(drop=True)
 
 
 def test_codes_start_after_unknown_most_frequent_first():
     values = pd.Series(["b", "a", None, "b", "c", "a", "b"])
     assert category_codes(values) == {"b": 2, "a": 3, "c": 4}
+    assert category_codes(values, min_count=2) == {"b": 2, "a": 3}
 
 
 def test_split_is_deterministic_by_seed(plait_cache: Path, adult: AdultDataModule):
@@ -138,12 +151,6 @@ def test_an_occupation_unseen_in_training_is_refused(adult: AdultDataModule):
                           "native-country": ["Peru"], "income": ["<=50K"]})
     with pytest.raises(DataError, match=r"occupations \['Astronaut'\] are not in the train split"):
         adult._columns(table)
-
-
-def adult_table(data: AdultDataModule) -> pd.DataFrame:
-    """The table's rows that have an occupation, as the module reads them."""
-    table = read_table(data.cached_dir() / "adult.data")
-    return table[table["occupation"].notna()].reset_index(drop=True)
 
 
 def test_one_fast_step_of_the_experiment(plait_cache: Path, tmp_path: Path):

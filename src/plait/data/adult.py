@@ -22,6 +22,8 @@ from plait.data.sources import adult
 # The two money columns are coded too, each amount its own category: a few exact amounts
 # (a capital gain of 7,688 or 15,024 dollars) all but decide income, and an embedding
 # learns each one, where a single standardised number cannot. They stay numeric as well.
+# An amount seen once in the train split takes the unknown code with those it never saw:
+# no amount is missing, so that code would otherwise never be trained.
 CATEGORICAL = {"workclass": "workclass", "education": "education",
                "marital_status": "marital-status", "race": "race",
                "native_country": "native-country", "capital_gain": "capital-gain",
@@ -30,25 +32,28 @@ CATEGORICAL = {"workclass": "workclass", "education": "education",
 NUMERIC = ("fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week")
 _LOG = ("fnlwgt", "capital-gain", "capital-loss")
 # Codes each embedding needs: the column's distinct values + unused 0 + unknown 1.
-# The money columns' sizes hold every amount in the table (118 and 90), so any split fits.
+# The money columns' sizes hold every amount of the rows with an occupation (118 and 90),
+# so any split fits.
 CATEGORY_SIZES = {"workclass": 9, "education": 18, "marital_status": 9, "race": 7,
                   "native_country": 43, "capital_gain": 120, "capital_loss": 92}
+MIN_COUNT = {"capital_gain": 2, "capital_loss": 2}  # rarer values are coded unknown
 OUTPUTS = ("age", "sex", "income", "occupation")
 UNKNOWN = 1  # the code of a missing (`?`) or unseen category; 0 stays free for padding
 
 
 class AdultDataModule(DictDataModule):
-    """UCI Adult batches: a `numeric` vector, one integer code per categorical column, and
-    the targets `age` (standardised), `sex` and `income` (1.0 = Female / >50K) and
-    `occupation` (14 classes).
+    """UCI Adult batches: a `numeric` vector, one integer code per categorical column (the
+    money columns' amounts included), and the targets `age` (standardised), `sex` and
+    `income` (1.0 = Female / >50K) and `occupation` (14 classes).
 
     Codes, numeric statistics, the age scale and the occupation classes all come from the
-    train split. Codes: 0 is never used (padding), 1 is missing or unseen, 2.. the train
-    split's values, most frequent first (ties alphabetical).
+    train split. Codes: 0 is never used (padding), 1 is missing or unseen (for the money
+    columns also an amount seen once), 2.. the train split's values, most frequent first
+    (ties in sorted order).
 
     Args:
         categories: batch key -> codes its embedding must hold (`${data.categories.race}`);
-            each needs the train split's distinct values + 2 (`CATEGORY_SIZES` if None).
+            each needs the train split's coded values + 2 (`CATEGORY_SIZES` if None).
         num_occupations: classes of the occupation head; the data has 14.
         **common: as `DictDataModule`.
 
@@ -70,7 +75,7 @@ class AdultDataModule(DictDataModule):
         self.check(f"data.categories names {unknown}, which are not categorical inputs; they "
                    f"are {sorted(CATEGORICAL)}." if unknown else None)
         self.num_occupations = num_occupations
-        self.codes: dict[str, dict[str, int]] = {}
+        self.codes: dict[str, dict[Any, int]] = {}
         self.occupations: list[str] = []
         self.numeric_mean = self.numeric_std = np.zeros(len(NUMERIC), dtype=np.float32)
         self.age_mean, self.age_std = 0.0, 1.0
@@ -86,7 +91,7 @@ class AdultDataModule(DictDataModule):
     def _fit(self, train: pd.DataFrame) -> None:
         """Learn codes, classes and scales from the train split; check the configured sizes."""
         for key, column in CATEGORICAL.items():
-            self.codes[key] = category_codes(train[column])
+            self.codes[key] = category_codes(train[column], MIN_COUNT.get(key, 1))
             needed = len(self.codes[key]) + 2
             configured = self.categories.get(key)
             self.check(f"'{column}' has {needed - 2} values in the train split, which need "
@@ -119,9 +124,11 @@ class AdultDataModule(DictDataModule):
         return columns
 
 
-def category_codes(values: pd.Series) -> dict[str, int]:
-    """Value -> code from 2 up, most frequent first (ties alphabetical); missing values skipped."""
+def category_codes(values: pd.Series, min_count: int = 1) -> dict[Any, int]:
+    """Value -> code from 2 up, most frequent first (ties in sorted order); missing values
+    and values seen fewer than `min_count` times skipped (they take the unknown code)."""
     counts = values.dropna().value_counts()
+    counts = counts[counts >= min_count]
     ordered = sorted(counts.index, key=lambda v: (-counts[v], v))
     return {value: code for code, value in enumerate(ordered, start=UNKNOWN + 1)}
 
