@@ -82,16 +82,41 @@ def test_a_grid_over_a_weight_of_no_output_stops_before_any_run(train_cli, tmp_p
     assert not list(tmp_path.glob("digits/multiruns/*/0"))  # no run started
 
 
+# A callback that sends SIGTERM during validation, as a scheduler stopping the job would.
+TERM = "+callbacks.term._target_=tests.train.interrupt.TermDuringValidation"
+
+
 @pytest.fixture(scope="module")
 def stopped_grid(train_cli, tiny, tmp_path_factory) -> Path:
-    """A 2 x 2 grid stopped at its second job: a learning rate of -1 is a config error, which
-    ends a multirun. Its one finished run has `scheduler=none`, as had the failed one."""
+    """A 2 x 2 grid stopped by SIGTERM in its third job: the second, a learning rate of -1,
+    fails with a config error and the grid goes on; SIGTERM (in the first epoch where
+    `callbacks.term.epoch` is 0) stops the whole sweep, so the fourth job never runs."""
     log_dir = tmp_path_factory.mktemp("stopped")
-    result = train_cli(["-m", *tiny, "logger=csv", "scheduler=none,cosine",
+    result = train_cli(["-m", *tiny, "logger=csv", TERM, "+callbacks.term.epoch=99,0",
                         "model.optimizer.lr=0.003,-1"], log_dir)
-    assert result.returncode == 1 and "Invalid learning rate" in result.stderr, result.stderr[-3000:]
+    assert result.returncode == 143 and "Invalid learning rate" in result.stderr, result.stderr[-3000:]
     (sweep,) = (log_dir / "digits" / "multiruns").iterdir()
     return sweep
+
+
+def test_a_grid_goes_on_past_a_diverging_job_then_exits_1_naming_it(train_cli, tiny, tmp_path) -> None:
+    """As the README's grid, default loggers: the learning rate of 1e12 makes the loss
+    infinite; that job fails, the next one trains and tests, and the multirun ends with
+    code 1, Hydra naming the failed job's overrides and plait its folder and error."""
+    result = train_cli(["-m", *tiny, "model.optimizer.lr=1e12,0.003"], tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "digits" / "multiruns").iterdir()
+    lines = result.stderr.splitlines()
+    end = lines.index(next(ln for ln in lines if ln.startswith("Error executing job with overrides")))
+    assert "'model.optimizer.lr=1000000000000.0'" in lines[end]  # Hydra names the job, after it
+    assert lines[end + 1].startswith(f"Training stopped in job 0 of the multirun ({sweep / '0'}): "
+                                     "train: the loss is not finite at epoch 0"), lines[end + 1]
+    assert "Consider using tensor.detach()" not in result.stderr
+    assert not (sweep / "0" / ".plait" / "finished").exists()
+    assert (sweep / "1" / ".plait" / "finished").exists()
+    with open(sweep / "1" / "csv" / "metrics.csv") as f:
+        assert any(row.get("test/digit/acc") for row in csv.DictReader(f))
+    assert "(grid, 1 of 2 runs finished: 1 failed)" in make_report(sweep, tmp_path / "report").markdown
 
 
 def markdown_rows(text: str) -> list[dict[str, str]]:
@@ -109,13 +134,13 @@ def test_report_of_a_stopped_grid_keeps_its_axes_says_what_was_fixed_and_counts_
                             timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "(grid, 1 of 4 runs finished: 1 failed, 2 not run)" in out
-    typed = [*tiny, "logger=csv", f"paths.log_dir={stopped_grid.parents[2]}"]
+    assert "(grid, 1 of 4 runs finished: 1 failed, 1 unfinished, 1 not run)" in out
+    typed = [*tiny, "logger=csv", TERM, f"paths.log_dir={stopped_grid.parents[2]}"]
     assert "Fixed: " + " ".join(f"`{o}`" for o in typed) + " `weight/digit=1` `balancing=fixed`" in out
     rows = markdown_rows(out)
-    assert [(r["run"], r["state"], r["scheduler"], r["model.optimizer.lr"]) for r in rows] == [
-        ("0", "COMPLETE", "none", "0.003"), ("1", "FAIL", "none", "-1"),
-        ("2", "NOT RUN", "cosine", "0.003"), ("3", "NOT RUN", "cosine", "-1")]
+    assert [(r["run"], r["state"], r["callbacks.term.epoch"], r["model.optimizer.lr"]) for r in rows] == [
+        ("0", "COMPLETE", "99", "0.003"), ("1", "FAIL", "99", "-1"),
+        ("2", "UNFINISHED", "0", "0.003"), ("3", "NOT RUN", "0", "-1")]
     assert "weight/digit" not in rows[0] and "trainer.max_epochs" not in rows[0]
-    assert rows[0]["best val/digit/acc"] and not rows[2]["best val/digit/acc"]
+    assert rows[0]["best val/digit/acc"] and not rows[3]["best val/digit/acc"]
     assert (tmp_path / "sweep.md").read_text().strip() == out.split("\n\nwritten: ")[0].strip()

@@ -51,6 +51,23 @@ def test_study_resumes_and_keeps_finished_trials(train_cli, tiny, tmp_path) -> N
     assert list(table["state"]) == ["COMPLETE"] * 4
 
 
+@pytest.mark.slow
+def test_sigterm_stops_the_study_and_fails_its_running_trial(train_cli, tiny, tmp_path) -> None:
+    """SIGTERM during a trial, as a scheduler stopping the job sends it: the sweep exits with
+    code 143 and runs no further trial, and the stopped trial is marked failed, so that
+    running the command again continues the study (here to be stopped again, in trial 1)."""
+    command = ["-m", *tiny, *QUICK, "hydra.sweeper.n_trials=3",
+               "+callbacks.term._target_=tests.train.interrupt.TermDuringValidation",
+               "+callbacks.term.epoch=0"]
+    folder = tmp_path / "digits" / "optuna" / "loss_weights"
+    for trial in (0, 1):
+        result = train_cli(command, tmp_path)
+        assert result.returncode == 143, result.stderr[-3000:]
+        assert [t.state.name for t in study_of(folder).trials] == ["FAIL"] * (trial + 1)
+        assert (folder / str(trial) / "checkpoints" / "last.ckpt").is_file()  # its state, kept
+        assert not (folder / str(trial + 1)).exists()
+
+
 def test_failed_and_pruned_trials_are_recorded_and_the_sweep_goes_on(train_cli, tiny,
                                                                    tmp_path) -> None:
     """Four learning rates: -1 is refused, 1e12 makes the loss NaN, and both trials fail; a

@@ -21,7 +21,6 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from plait.sweeps.pruning import LIVE_TRIALS, OptunaPruning, find_trial
-from plait.sweeps.sweeper import TrialFailed, TrialFunction
 from plait.train import multirun  # registers `plait.multirun`
 
 SWEEPER = "hydra_plugins.plait_optuna.plait_optuna_sweeper.PlaitOptunaSweeper"
@@ -142,26 +141,3 @@ def test_outside_a_multirun_the_config_gives_the_callback_no_trial(tmp_path) -> 
         assert pruning_callback().trial_number is None
     finally:
         HydraConfig.instance().cfg = None
-
-
-def test_an_exit_ends_the_trial_not_the_sweep() -> None:
-    def exits(code):
-        def task(cfg):
-            raise SystemExit(code)
-        return TrialFunction(task)
-
-    with pytest.raises(TrialFailed, match="exited with code 1"):
-        exits(1)(OmegaConf.create())
-    assert exits(0)(OmegaConf.create()) is None
-    assert TrialFunction(lambda cfg: 0.5)(OmegaConf.create()) == 0.5
-
-
-def test_an_exit_after_ctrl_c_still_stops_the_sweep() -> None:
-    def interrupted(cfg):
-        try:
-            raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            raise SystemExit(1) from None  # what Lightning does after a graceful shutdown
-
-    with pytest.raises(SystemExit):
-        TrialFunction(interrupted)(OmegaConf.create())

@@ -33,43 +33,6 @@ class SweepConfigError(CompactHydraException):
     """A bad sweep setting, printed by Hydra as its one-line message (no traceback)."""
 
 
-class TrialFailed(RuntimeError):
-    """A trial stopped with an exit code (plait exits with 1 on a config error)."""
-
-
-class TrialFunction:
-    """The task function of a trial: a `SystemExit` ends the trial, not the whole sweep.
-
-    Hydra's job runner records an `Exception` as a failed job, but lets `SystemExit` (how
-    plait's entry reports a config error) through, which would stop the sweep. An exit that
-    follows Ctrl-C (Lightning exits with 1 after a `KeyboardInterrupt`) still stops it.
-    """
-
-    def __init__(self, task_function: Callable[[DictConfig], Any]) -> None:
-        self.task_function = task_function
-
-    def __call__(self, cfg: DictConfig) -> Any:
-        try:
-            return self.task_function(cfg)
-        except SystemExit as exit_:
-            if _after_interrupt(exit_):
-                raise
-            if exit_.code in (None, 0):
-                return None
-            # plait's entry exits `from None` after printing a config error: the error is the context
-            why = str(exit_.__context__).strip() if exit_.__context__ else "its log says why"
-            raise TrialFailed(f"the run exited with code {exit_.code}: {why}") from None
-
-
-def _after_interrupt(error: BaseException) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, KeyboardInterrupt):
-            return True
-        seen = seen.__context__
-    return False
-
-
 class OptunaSweep:
     """Run `n_trials` trials of the study, `n_jobs` at a time, through Hydra's launcher.
 
@@ -86,7 +49,7 @@ class OptunaSweep:
     def setup(self, *, hydra_context: HydraContext, task_function: Callable, config: DictConfig) -> None:
         self.config, self.hydra_context = config, hydra_context
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=TrialFunction(task_function), config=config)
+            hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: Sequence[str]) -> list[JobReturn]:
         """Continue (or start) the study and run this invocation's trials.

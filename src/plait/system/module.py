@@ -191,11 +191,12 @@ class GraphSystem(L.LightningModule):
         Raises:
             NonFiniteLoss: naming the outputs whose loss is not finite, the epoch and step.
         """
-        bad = [f"output {n!r} loss {float(v)}" for n, v in per_output.items() if not math.isfinite(v)]
+        losses = {n: float(v.detach()) for n, v in per_output.items()}
+        bad = [f"output {n!r} loss {v}" for n, v in losses.items() if not math.isfinite(v)]
         step = f", global step {self.trainer.global_step}" if stage == "train" else ""
         raise NonFiniteLoss(
             f"{stage}: the loss is not finite at epoch {self.current_epoch}, batch {batch_idx}{step}: "
-            f"{', '.join(bad) or f'total loss {float(total)}'}. Lower the learning rate "
+            f"{', '.join(bad) or f'total loss {float(total.detach())}'}. Lower the learning rate "
             "(model.optimizer.lr), clip gradients (trainer.gradient_clip_val), or look for NaN/Inf "
             "in the data")
 

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
@@ -44,10 +45,17 @@ def run(cfg: DictConfig) -> Any:
     raise ConfigError(f"mode: expected one of {list(MODES)}, received {mode!r}")
 
 
+class JobFailed(CompactHydraException):
+    """A job of a multirun stopped by a config error or a loss that is not finite. Raised
+    where a single run exits with code 1: Hydra records the job as failed, runs the sweep's
+    other jobs, then exits with code 1 printing this message."""
+
+
 def main(cfg: DictConfig) -> float | None:
     """`train.py`'s body: `run`, with a config error printed as one message and exit code 1
     (an export that fails as `Export error: ...`, a loss that is not finite as
-    `Training stopped: ...`).
+    `Training stopped: ...`). In a multirun the job fails with `JobFailed` instead of
+    exiting, so that one bad combination does not stop the rest of a grid.
 
     `HYDRA_FULL_ERROR=1` shows the full traceback instead.
     """
@@ -60,6 +68,10 @@ def main(cfg: DictConfig) -> float | None:
                  else "Training stopped" if isinstance(err, NonFiniteLoss) else "Config error")
         print(f"{label}: {message(err)}", file=sys.stderr, flush=True)
         print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr, flush=True)
+        job = multirun("job.num")
+        if job is not None:
+            raise JobFailed(f"{label} in job {job} of the multirun ({multirun('runtime.output_dir')}): "
+                            f"{message(err)}") from None
         raise SystemExit(1) from None
     return result if isinstance(result, float) else None
 
