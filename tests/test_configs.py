@@ -129,11 +129,13 @@ def _missing_arguments(config) -> list[str]:
             and p.name not in config and p.name not in NOT_IN_PRESETS.get(target, ())]
 
 
-@pytest.mark.parametrize("preset", [*PRESETS, "optimizer/adam", *SCHEDULERS])
+@pytest.mark.parametrize("preset", [*PRESETS, "optimizer/adam", *SCHEDULERS, "callbacks/early_stopping"])
 def test_preset_lists_every_argument_of_its_target(preset: str) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(preset)
-    cfg = cfg.model.scheduler if preset in SCHEDULERS else cfg[preset.split("/")[0]]  # @package model
+    group, name = preset.split("/")
+    cfg = (cfg.model.scheduler if preset in SCHEDULERS else cfg.callbacks[name] if group == "callbacks"
+           else cfg[group])  # @package model; the callbacks group lists several
     assert _missing_arguments(cfg) == [], f"conf/{preset}.yaml: add these with their defaults"
 
 

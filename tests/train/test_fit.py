@@ -124,3 +124,18 @@ def test_test_last_tests_the_weights_training_ended_with(tmp_path) -> None:
         with pytest.raises(ConfigError, match=rf"test: expected true \(the best checkpoint\), best, "
                                               rf"last .* received {wrong if wrong == '1' else repr(wrong)}"):
             train(config(wrong))
+
+
+def test_callbacks_early_stopping_stops_when_the_objective_stalls(run, tmp_path) -> None:
+    """`callbacks=early_stopping`, swapped in as the README says: with a patience of 1 and
+    a gain of 10 in accuracy required, never met, training stops after 2 of 5 epochs, then
+    tests its best checkpoint and finishes."""
+    result = run(["experiment=digits", "trainer.max_epochs=5", "callbacks=early_stopping",
+                  "callbacks.early_stopping.patience=1", "callbacks.early_stopping.min_delta=10"],
+                 tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    epochs = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert epochs == ["1/5", "2/5"]
+    with open(tmp_path / "csv" / "metrics.csv") as f:
+        assert any(row.get("test/digit/acc") for row in csv.DictReader(f))
+    assert (tmp_path / ".plait" / "finished").is_file()

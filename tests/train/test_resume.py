@@ -13,8 +13,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 from tests.train.conftest import ROOT, fresh_env
+
+from plait.train.resume import resume_point
 
 DIGITS = ["train.py", "experiment=digits"]
 
@@ -116,6 +119,22 @@ def test_sigterm_saves_the_state_mid_epoch_and_the_resumed_run_loses_nothing(tmp
     assert _runs(tmp_path / "parts") == [run]
     [whole] = _runs(tmp_path / "whole")
     _assert_same_weights(whole / "checkpoints" / "last.ckpt", run / "checkpoints" / "last.ckpt")
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_the_state_mid_epoch_and_exits_non_zero(tmp_path) -> None:
+    """Ctrl-C (SIGINT) in the second epoch: `last.ckpt` holds the step reached, the run is
+    not marked finished, the exit code is not 0, and `resume=auto` would continue it."""
+    args = [*DIGITS, "data.batch_size=8", "trainer.max_epochs=3"]
+    proc = _start(args, tmp_path)
+    out = _stop_at(proc, "epoch 1/3", signal.SIGINT, delay=0.3)  # into the second epoch
+    assert proc.returncode not in (0, None), out[-3000:]
+    [run] = _runs(tmp_path)
+    assert "interrupted at epoch 1, step" in out
+    saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] > 158 and saved["global_step"] % 158 != 0  # within the second
+    assert not (run / ".plait" / "finished").exists()
+    assert resume_point(run) == run / "checkpoints" / "last.ckpt"
 
 
 def test_every_n_train_steps_keeps_the_state_within_an_epoch(tmp_path) -> None:
