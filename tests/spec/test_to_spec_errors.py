@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from tests.spec.user_blocks import Apply, Gate, Halved, Lookup
 from torch import nn
+from torch.utils.data import DataLoader
 
+from plait.blocks import Dense
 from plait.graph import Graph, GraphError, Input, name_module
+from plait.system import GraphSystem
 
 
 def one_block(module: nn.Module, name: str, features: int = 3) -> Graph:
@@ -111,3 +116,18 @@ def test_get_config_must_return_arguments_by_name():
             one_block(Odd(), "odd").to_spec()
     finally:
         del globals()["Odd"]
+
+
+def test_training_names_an_undescribable_block_before_any_step_or_checkpoint(tmp_path):
+    """The README: such a block is named when training starts, before any checkpoint is
+    written, by Lightning's Trainer with a checkpoint callback, not at the first save."""
+    x = Input("x", shape=(3,))
+    graph = Graph(x, {"y": Dense(1)(name_module(Lookup([1.0, 2.0, 3.0]), "lookup")(x))})
+    rows = DataLoader([{"x": torch.randn(3), "y": torch.randn(1)} for _ in range(8)], batch_size=4)
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path,
+                        callbacks=[ModelCheckpoint(dirpath=tmp_path / "checkpoints")])
+    with pytest.raises(GraphError, match=r"block 'lookup' .*cannot recover constructor argument 'table'"):
+        trainer.fit(GraphSystem(graph, loss="mse"), rows)
+    assert trainer.global_step == 0
+    assert not list(tmp_path.rglob("*.ckpt"))

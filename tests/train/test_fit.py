@@ -43,11 +43,18 @@ def test_run_writes_csv_metrics_per_output(trained) -> None:
 
 
 def test_run_logs_to_wandb_offline_in_the_run_folder(trained) -> None:
+    """The README: the resolved config, the graph summary and picture, and every loss and
+    metric (total and per output) reach wandb."""
     run_dir, _ = trained
     runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, list((run_dir / "wandb").iterdir())
     files = {p.name for p in (runs[0] / "files").iterdir()}
-    assert {"graph.txt", "graph.dot", "graph.mmd"} <= files
+    pictures = {"graph.png"} if (run_dir / "graph.png").exists() else set()  # with Graphviz
+    assert {"graph.txt", "graph.dot", "graph.mmd", *pictures} <= files
+    record = next(runs[0].glob("*.wandb")).read_bytes()  # what a sync would upload
+    for name in ("train/loss", "val/loss", "val/digit/loss", "val/digit/acc", "test/digit/acc",
+                 "optimized_metric", "max_epochs", "plait.blocks.CNNTower"):  # metrics; config
+        assert name.encode() in record, name
 
 
 def test_run_prints_one_line_per_epoch_when_not_a_terminal(trained) -> None:

@@ -15,6 +15,8 @@ import pytest
 import torch
 from tests.train.conftest import ROOT, fresh_env
 
+from plait import load_checkpoint
+
 SECTION = (ROOT / "README.md").read_text().split("## Use a trained model")[1].split("\n## ")[0]
 COMMANDS = re.findall(r"^(python \w+\.py .*?)(?:\s+#.*)?$", SECTION, re.M)
 # `conf/experiment/my_table.yaml` as "Your own data" says to write it.
@@ -71,8 +73,13 @@ def test_mode_test_commands_write_metrics(index, trained, tmp_path) -> None:
     folder, ckpt = trained
     result = _run(COMMANDS[index], folder, tmp_path, ckpt)
     assert "test/label/acc" in result.stdout
-    assert {"test/loss", "test/label/loss", "test/label/acc"} == set(pd.read_json(
-        tmp_path / "metrics.json", typ="series").index)
+    metrics = pd.read_json(tmp_path / "metrics.json", typ="series")
+    assert {"test/loss", "test/label/loss", "test/label/acc"} == set(metrics.index)
+    if "data.test_path=held_out.csv" in COMMANDS[index]:  # the rows of that file, all 40 of them
+        rows = pd.read_csv(folder / "held_out.csv")
+        inputs = {"features": torch.tensor(rows[["x1", "x2", "x3", "x4"]].to_numpy(), dtype=torch.float32)}
+        expected = load_checkpoint(ckpt).evaluate(inputs, {"label": torch.tensor(rows["species"].to_numpy())})
+        assert metrics.to_dict() == pytest.approx({k: float(v) for k, v in expected.items()}, rel=1e-5)
 
 
 def test_predict_command_writes_a_table_of_the_new_rows(trained, tmp_path) -> None:
