@@ -85,8 +85,11 @@ def node_ranks(trainer: L.Trainer, cfg: DictConfig) -> Iterator[None]:
         ConfigError: more CPU processes than cores, or a main port already in use.
         RankError: another rank exited with an error; the others are stopped.
     """
-    if not would_relaunch(trainer):
-        yield
+    if not would_relaunch(trainer):  # one process, or ranks started outside (torchrun, SLURM)
+        try:
+            yield
+        finally:
+            _leave_group()
         return
     per_node, nodes = trainer.num_devices, trainer.num_nodes
     if trainer.accelerator.__class__.__name__ == "CPUAccelerator" and per_node > (os.cpu_count() or 1):
@@ -122,7 +125,9 @@ def node_ranks(trainer: L.Trainer, cfg: DictConfig) -> Iterator[None]:
 
 
 def _leave_group() -> None:
-    """Close this process's group: the next run of a multirun forms its own, with new ranks."""
+    """Close this process's group: the next run of a multirun forms its own, with new ranks,
+    and no thread of the group is left to the interpreter's exit, where it can abort a rank
+    that has finished well (exit code -6)."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
 
