@@ -64,6 +64,9 @@ def test_run_prints_one_line_per_epoch_when_not_a_terminal(trained) -> None:
     assert "val/digit/acc" in lines[-1]
     assert "\r" not in stdout  # no progress bar redraws
     assert (run_dir / "graph.txt").exists()
+    logged = [line.split(" - ", 1)[1] for line in (run_dir / "train.log").read_text().splitlines()
+              if " - epoch " in line or " - test " in line]  # the run's log has them too
+    assert [line.split()[1] for line in logged] == ["1/2", "2/2", "test/digit/acc"]
 
 
 def test_resume_from_checkpoint(trained, run, tmp_path) -> None:

@@ -1,7 +1,9 @@
-"""One clean line per epoch, for logs that are not a terminal (CI, clusters, `| tee`)."""
+"""One clean line per epoch: in the run's log file (`train.log`), and on stdout where it is
+no terminal (CI, clusters, `| tee`)."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Mapping
@@ -11,19 +13,22 @@ import lightning as L
 
 from plait.callbacks.between_steps import BetweenSteps
 
+log = logging.getLogger(__name__)
+
 
 class EpochLine(BetweenSteps):
-    """Print `epoch 3/10  train/loss 0.412  val/loss 0.380  val/answer/acc 0.871  (4.1s)`.
-
-    Used in place of the progress bar when stdout is not a terminal; only rank zero prints.
+    """Write `epoch 3/10  train/loss 0.412  val/loss 0.380  val/answer/acc 0.871  (4.1s)` to
+    the log files of the root logger (Hydra's `train.log`), and print it where no progress
+    bar shows the epoch. Only rank zero writes.
 
     Args:
-        stream: where lines go; stdout if None.
+        echo: print each line as well (when stdout is no terminal).
+        stream: where printed lines go; stdout if None.
     """
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, echo: bool = True, stream: TextIO | None = None) -> None:
         super().__init__()
-        self.stream = stream
+        self.echo, self.stream = echo, stream
         self._start = time.monotonic()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -49,7 +54,14 @@ class EpochLine(BetweenSteps):
     def _print(self, head: str, metrics: Mapping[str, Any]) -> None:
         parts = [head, *(f"{name} {value:.4g}" for name, value in epoch_metrics(metrics).items()),
                  f"({time.monotonic() - self._start:.1f}s)"]
-        print("  ".join(parts), file=self.stream or sys.stdout, flush=True)
+        line = "  ".join(parts)
+        if self.echo:
+            print(line, file=self.stream or sys.stdout, flush=True)
+        # To the log files alone: the console handler would print the line a second time.
+        record = log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None)
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.FileHandler) and record.levelno >= handler.level:
+                handler.handle(record)
 
 
 def epoch_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:

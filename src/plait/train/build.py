@@ -119,12 +119,9 @@ def build_data(cfg: DictConfig) -> L.LightningDataModule:
 def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
     """Every `_target_` under `callbacks`; after them, checkpoints' weights kept apart from
     a weight-averaging callback's, and what resuming needs (random state, `last.ckpt` on an
-    interrupt); one line per epoch when stdout is no terminal."""
-    callbacks = [*_instantiate_all(cfg.get("callbacks"), "callbacks"), CheckpointWeights(),
-                 RandomState(), SaveOnInterrupt()]
-    if not progress_bar(cfg):
-        callbacks.append(EpochLine())
-    return callbacks
+    interrupt); one line per epoch in `train.log`, printed too when no progress bar shows."""
+    return [*_instantiate_all(cfg.get("callbacks"), "callbacks"), CheckpointWeights(),
+            RandomState(), SaveOnInterrupt(), EpochLine(echo=not progress_bar(cfg))]
 
 
 def build_loggers(cfg: DictConfig, resume_step: int | None = None) -> list[Any]:
