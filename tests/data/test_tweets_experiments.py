@@ -102,6 +102,7 @@ def test_posts_book_is_the_books_network(tmp_path: Path):
     assert cnn.channels == (128, 256, 256, 256, 256) and cnn.pool_after == (0, 2)
 
 
+@pytest.mark.slow  # 16 s; Python graphs train, save and reload in the default suite
 def test_a_sweep_over_a_python_graph_builders_argument(plait_cache: Path, tmp_path: Path):
     """`model.graph` names a Python function; a multirun varies its arguments, and each run's
     checkpoint reloads in a process that never saw the config."""

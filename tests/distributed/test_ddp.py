@@ -81,6 +81,7 @@ def test_a_multirun_gives_every_rank_of_a_trial_that_trial_s_values(tmp_path, qu
     assert leftover_ranks() == []
 
 
+@pytest.mark.slow  # 12 s; the default suite keeps the other DDP error paths
 def test_ranks_with_different_configs_refuse_to_train(tmp_path, quick):
     port = str(free_port())
     env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
