@@ -16,3 +16,10 @@ class TermDuringValidation(L.Callback):
     def on_validation_batch_end(self, trainer: L.Trainer, *args) -> None:
         if trainer.current_epoch == self.epoch and not trainer.sanity_checking:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+class TermDuringTest(L.Callback):
+    """After the first test batch, as a scheduler would stop a job while it tests."""
+
+    def on_test_batch_end(self, trainer: L.Trainer, *args) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -137,6 +137,18 @@ def test_ctrl_c_saves_the_state_mid_epoch_and_exits_non_zero(tmp_path) -> None:
     assert resume_point(run) == run / "checkpoints" / "last.ckpt"
 
 
+def test_sigterm_while_testing_fails_the_run_with_143(tmp_path) -> None:
+    """Lightning ends a test stopped by SIGTERM as if it had succeeded (exit code 0); the
+    run has not, and a scheduler or a sweep must see that."""
+    args = [*DIGITS, "trainer.max_epochs=1", "trainer.limit_train_batches=2", "logger=csv",
+            "+callbacks.term._target_=tests.train.interrupt.TermDuringTest"]
+    proc = _start(args, tmp_path)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, out[-3000:]
+    [run] = _runs(tmp_path)
+    assert not (run / ".plait" / "finished").exists()
+
+
 def test_every_n_train_steps_keeps_the_state_within_an_epoch(tmp_path) -> None:
     args = [*DIGITS, "data.batch_size=8", "trainer.max_epochs=3", "logger=csv",
             "callbacks.last_checkpoint.every_n_train_steps=5"]

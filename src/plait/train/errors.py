@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
+
 from hydra.errors import InstantiationException
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf.errors import OmegaConfBaseException
 
 from plait.graph import GraphError
@@ -46,3 +51,17 @@ def message(err: BaseException) -> str:
         first = str(err).strip().splitlines()[0]  # OmegaConf appends full_key, object_type lines
         return f"{err.full_key}: {first}"
     return str(err).strip()
+
+
+@contextlib.contextmanager
+def sigterm_fails() -> Iterator[None]:
+    """Exit with code 143 when SIGTERM stops a fit or test inside the block.
+
+    Lightning ends a loop stopped by SIGTERM with `SIGTERMException`, a `SystemExit` of
+    code 0; a stopped run has not succeeded, and a scheduler, a sweep and a job script must
+    see that.
+    """
+    try:
+        yield
+    except SIGTERMException:
+        raise SystemExit(128 + signal.SIGTERM) from None

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from plait.system import CheckpointError, GraphSystem, check_weights_match, read_checkpoint
 from plait.train.build import build_data, build_system, output_dir, progress_bar
 from plait.train.check import check_data
-from plait.train.errors import ConfigError
+from plait.train.errors import ConfigError, sigterm_fails
 from plait.train.keys import check_keys
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     trainer = instantiate(cfg.trainer, devices=1, num_nodes=1, strategy="auto", logger=False,
                           callbacks=[], enable_checkpointing=False,
                           enable_progress_bar=progress_bar(cfg))
-    results = trainer.test(system, datamodule=data, verbose=False)  # printed below, once
+    with sigterm_fails():
+        results = trainer.test(system, datamodule=data, verbose=False)  # printed below, once
     if not results or not results[0]:
         raise ConfigError(f"data ({cfg.data.get('_target_')}): has no test split to test on "
                           "(e.g. data.test_fraction=0 without data.test_path)")

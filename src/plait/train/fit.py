@@ -4,14 +4,12 @@ and return the metric a sweep optimises."""
 from __future__ import annotations
 
 import logging
-import signal
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from plait.callbacks import last_checkpoint
@@ -28,7 +26,7 @@ from plait.train.build import (
     progress_bar,
 )
 from plait.train.check import check_config, check_system, describe
-from plait.train.errors import ConfigError
+from plait.train.errors import ConfigError, sigterm_fails
 from plait.train.loggers import log_run, wandb_run_closed
 from plait.train.rank_launcher import adopt_submitit_tasks, node_ranks
 from plait.train.resume import mark_finished, starting_checkpoint
@@ -51,7 +49,7 @@ def train(cfg: DictConfig) -> float | None:
             every error the checks raise, before any data is fetched.
         CheckpointError: `ckpt_path` is missing, unreadable or of another model.
         NonFiniteLoss: a loss became NaN or infinite; the message names the last checkpoint.
-        SystemExit: with code 143 when SIGTERM stopped the run (`last.ckpt` saved).
+        SystemExit: with code 143 when SIGTERM stopped the fit (`last.ckpt` saved) or the test.
     """
     L.seed_everything(cfg.seed, workers=True)
     check_config(cfg)
@@ -66,7 +64,7 @@ def train(cfg: DictConfig) -> float | None:
     adopt_submitit_tasks()  # before the trainer: it reads the ranks from the environment
     trainer = build_trainer(cfg, [*build_callbacks(cfg), SameConfigOnEveryRank(config)], loggers)
     metric = cfg.get("optimized_metric")
-    with wandb_run_closed(loggers), node_ranks(trainer, cfg):
+    with wandb_run_closed(loggers), node_ranks(trainer, cfg), sigterm_fails():  # fit and test
         log_run(trainer.loggers, config, summary, files)
         fit(trainer, system, data, start.path if start else None)
         metrics = dict(trainer.callback_metrics)
@@ -81,15 +79,9 @@ def train(cfg: DictConfig) -> float | None:
 
 def fit(trainer: L.Trainer, system: GraphSystem, data: L.LightningDataModule,
         ckpt_path: str | None) -> None:
-    """`trainer.fit`, where a stop by SIGTERM or a non-finite loss fails the run.
-
-    Lightning ends a fit stopped by SIGTERM with a `SystemExit` of code 0; a stopped run has
-    not succeeded, and a scheduler must see that.
-    """
+    """`trainer.fit`, where a non-finite loss names the last good checkpoint."""
     try:
         trainer.fit(system, datamodule=data, ckpt_path=ckpt_path)
-    except SIGTERMException:
-        raise SystemExit(128 + signal.SIGTERM) from None
     except NonFiniteLoss as err:
         keeper = last_checkpoint(trainer)
         last = keeper.best_model_path if keeper is not None else ""

@@ -86,10 +86,8 @@ def node_ranks(trainer: L.Trainer, cfg: DictConfig) -> Iterator[None]:
         RankError: another rank exited with an error; the others are stopped.
     """
     if not would_relaunch(trainer):  # one process, or ranks started outside (torchrun, SLURM)
-        try:
-            yield
-        finally:
-            _leave_group()
+        yield  # after an error, leave the group to them: closing it may wait on a dead rank
+        _leave_group()
         return
     per_node, nodes = trainer.num_devices, trainer.num_nodes
     if trainer.accelerator.__class__.__name__ == "CPUAccelerator" and per_node > (os.cpu_count() or 1):
