@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from plait.export import ExportError
 from plait.losses import NonFiniteLoss
 from plait.train.check import check
-from plait.train.errors import USER_ERRORS, ConfigError, message
+from plait.train.errors import USER_ERRORS, ConfigError, RankError, message
 from plait.train.evaluate import evaluate
 from plait.train.export import export_checkpoint
 from plait.train.fit import train
@@ -53,8 +53,8 @@ class JobFailed(CompactHydraException):
 
 def main(cfg: DictConfig) -> float | None:
     """`train.py`'s body: `run`, with a config error printed as one message and exit code 1
-    (an export that fails as `Export error: ...`, a loss that is not finite as
-    `Training stopped: ...`). In a multirun the job fails with `JobFailed` instead of
+    (an export that fails as `Export error: ...`, a loss that is not finite or a rank that
+    failed as `Training stopped: ...`). In a multirun the job fails with `JobFailed` instead of
     exiting, so that one bad combination does not stop the rest of a grid.
 
     `HYDRA_FULL_ERROR=1` shows the full traceback instead.
@@ -64,8 +64,10 @@ def main(cfg: DictConfig) -> float | None:
     except (*USER_ERRORS, ExportError) as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        # A rank that failed has printed its own error above; this line names the rank.
         label = ("Export error" if isinstance(err, ExportError)
-                 else "Training stopped" if isinstance(err, NonFiniteLoss) else "Config error")
+                 else "Training stopped" if isinstance(err, (NonFiniteLoss, RankError))
+                 else "Config error")
         print(f"{label}: {message(err)}", file=sys.stderr, flush=True)
         print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr, flush=True)
         job = multirun("job.num")
