@@ -19,7 +19,6 @@ from plait.data.adult import (
     UNKNOWN,
     category_codes,
 )
-from plait.data.sources.adult import read_table
 
 CATEGORIES = {"workclass": 9, "education": 18, "marital_status": 9, "race": 7,
               "native_country": 43, "capital_gain": 120, "capital_loss": 92}
@@ -74,7 +73,7 @@ def test_scales_come_from_the_train_split(adult: AdultDataModule):
 
 
 def test_money_amounts_are_codes_as_well_as_numbers(adult: AdultDataModule):
-    table = adult_table(adult)
+    table = adult.table()
     rows = adult.split(len(table))
     train = table.iloc[rows["train"]]
     for key, column in (("capital_gain", "capital-gain"), ("capital_loss", "capital-loss")):
@@ -91,12 +90,6 @@ def test_money_amounts_are_codes_as_well_as_numbers(adult: AdultDataModule):
     assert sure.sum() == 200 and columns["income"][sure].all()  # all of them earn >50K
     unseen = table.iloc[:1].assign(**{"capital-gain": 123_457})
     assert adult._columns(unseen)["capital_gain"].tolist() == [UNKNOWN]
-
-
-def adult_table(data: AdultDataModule) -> pd.DataFrame:
-    """The table's rows that have an occupation, as the module reads them."""
-    table = read_table(data.cached_dir() / "adult.data")
-    return table[table["occupation"].notna()].reset_index(drop=True)
 
 
 def test_codes_start_after_unknown_most_frequent_first():

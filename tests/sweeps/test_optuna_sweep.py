@@ -47,8 +47,7 @@ def test_study_resumes_and_keeps_finished_trials(train_cli, tiny, tmp_path) -> N
         assert trial.intermediate_values  # reported each validation epoch
     best = OmegaConf.load(folder / "best.yaml")
     assert best.trials == {"COMPLETE": 4}
-    top = max(trials, key=lambda t: t.value) if study_of(folder).direction.name == "MAXIMIZE" \
-        else min(trials, key=lambda t: t.value)
+    top = study_of(folder).best_trial
     assert best.best_trial == top.number and best.best_value == pytest.approx(top.value)
     assert OmegaConf.to_container(best.best_params) == pytest.approx(top.params)
     table = make_report(folder).table

@@ -1,4 +1,4 @@
-"""A callback for tests: SIGTERM to this process in the middle of a validation."""
+"""Callbacks for tests: SIGTERM to this process in the middle of a validation or a test."""
 
 import os
 import signal

@@ -80,9 +80,13 @@ class AdultDataModule(DictDataModule):
         self.numeric_mean = self.numeric_std = np.zeros(len(NUMERIC), dtype=np.float32)
         self.age_mean, self.age_std = 0.0, 1.0
 
-    def build_splits(self) -> dict[str, ColumnDataset]:
+    def table(self) -> pd.DataFrame:
+        """The rows of the cached table that have an occupation: the rows the splits share."""
         table = adult.read_table(self.cached_dir() / "adult.data")
-        table = table[table["occupation"].notna()].reset_index(drop=True)
+        return table[table["occupation"].notna()].reset_index(drop=True)
+
+    def build_splits(self) -> dict[str, ColumnDataset]:
+        table = self.table()
         rows = self.split(len(table))
         self._fit(table.iloc[rows["train"]])
         return {name: ColumnDataset(self._columns(table.iloc[index]))

@@ -46,9 +46,10 @@ def run(cfg: DictConfig) -> Any:
 
 
 class JobFailed(CompactHydraException):
-    """A job of a multirun stopped by a config error or a loss that is not finite. Raised
-    where a single run exits with code 1: Hydra records the job as failed, runs the sweep's
-    other jobs, then exits with code 1 printing this message."""
+    """A job of a multirun stopped by an error `main` reports in one line (config, export,
+    a loss that is not finite, a failed rank). Raised where a single run exits with code 1:
+    Hydra records the job as failed, runs the sweep's other jobs, then exits with code 1
+    printing this message."""
 
 
 def main(cfg: DictConfig) -> float | None:
