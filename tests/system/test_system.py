@@ -113,6 +113,27 @@ def test_bad_output_specs_name_the_key(outputs, message):
         GraphSystem(spec(**outputs))
 
 
+def test_a_loss_of_your_own_for_classes_states_its_activation(tmp_path, data):
+    """A `_target_` loss predicts through the identity, so `acc` is refused with the remedy;
+    given as a LossSpec with softmax, it trains, scores as multiclass and predicts probabilities."""
+    own = {"_target_": "torch.nn.CrossEntropyLoss", "label_smoothing": 0.1}
+    with pytest.raises(SpecError, match=r"model.outputs.digit.metrics: unknown metric 'acc' for a regression "
+                       r"output.*\{_target_: plait.losses.LossSpec, name: <name>, fn: \{_target_: <your loss>\}, "
+                       r"activation: softmax\}"):
+        GraphSystem(spec(digit={"loss": own, "metrics": ["acc"]}))
+    with pytest.raises(SpecError, match=r"unknown metric 'rmse' for a regression output; known: \['mae', 'mse', 'r2'\]"
+                       r" \(or give \{name: \{_target_: torchmetrics....\}\}\)$"):  # no hint for a regression metric
+        GraphSystem(spec(digit={"loss": own, "metrics": ["rmse"]}))
+    stated = {"_target_": "plait.losses.LossSpec", "name": "smoothed", "fn": own, "activation": "softmax"}
+    system = GraphSystem(spec(digit={"loss": stated, "metrics": ["acc"]}),
+                         optimizer=lambda params: torch.optim.Adam(params, lr=3e-3))
+    run = trainer(tmp_path, epochs=2)
+    run.fit(system, data)
+    assert run.callback_metrics["val/digit/acc"] > 0.5  # ten classes: chance is 0.1
+    probabilities = system.predict({"pixels": np.random.default_rng(0).random((5, 64), dtype=np.float32)})["digit"]
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
 @pytest.mark.parametrize("strategy", ["uncertainty", "gradnorm", "dwa"])
 def test_balancing_strategies_train_and_log_the_weights_in_force(tmp_path, data, three_outputs, strategy):
     system = GraphSystem(three_outputs, loss_balancing=strategy)

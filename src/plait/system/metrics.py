@@ -64,8 +64,19 @@ def output_metrics(metrics: Sequence[str] | Mapping[str, Any] | None, activation
             built[name] = known[name]()
         else:
             raise SpecError(f"{where}: unknown metric '{name}' for a {task} output; known: {sorted(known)} "
-                            "(or give {name: {_target_: torchmetrics....}})")
+                            "(or give {name: {_target_: torchmetrics....}})" + _activation_hint(task, name))
     return tm.MetricCollection(built)
+
+
+def _activation_hint(task: str, metric: str) -> str:
+    """Why an output asked for a classification metric reads as regression, and the remedy."""
+    if task != "regression" or metric not in _classification("binary", 1):
+        return ""
+    return (". An output is read as regression when its loss applies no softmax or sigmoid at "
+            "prediction, as a loss of your own does unless it says so: give it as "
+            "{_target_: plait.losses.LossSpec, name: <name>, fn: {_target_: <your loss>}, "
+            "activation: softmax} (sigmoid for binary or multi-label targets), in Python "
+            "LossSpec(name, fn, activation='softmax')")
 
 
 def _no_blocks(name: str, where: str) -> Any:
