@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
-from tests.train.conftest import CONF
+from tests.train.conftest import CONF, ROOT
 
 from plait.train import train
 from plait.train.errors import ConfigError
@@ -149,3 +151,22 @@ def test_callbacks_early_stopping_stops_when_the_objective_stalls(run, tmp_path)
     with open(tmp_path / "csv" / "metrics.csv") as f:
         assert any(row.get("test/digit/acc") for row in csv.DictReader(f))
     assert (tmp_path / ".plait" / "finished").is_file()
+
+
+@pytest.mark.slow
+def test_the_readmes_trainer_switches_accumulate_and_clip(run, tmp_path) -> None:
+    """Section 3's `trainer.accumulate_grad_batches=4 trainer.gradient_clip_val=1.0`: one
+    optimizer step per four batches, each on gradients clipped to the norm given. The clip is
+    lowered to 0.05 after the README's switches, since digits' gradients stay under 1.0."""
+    line = re.search(r"^python train.py experiment=vqa (trainer\.accumulate.*)$", (ROOT / "README.md").read_text(), re.M)
+    switches = line.group(1).split()
+    assert switches == ["trainer.accumulate_grad_batches=4", "trainer.gradient_clip_val=1.0"]
+    probe = tmp_path / "steps.json"
+    result = run([*FAST, *switches, "trainer.gradient_clip_val=0.05",
+                  "+callbacks.probe._target_=tests.train.probes.OptimizerSteps", f"+callbacks.probe.path={probe}"],
+                 tmp_path / "run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = json.loads(probe.read_text())
+    assert steps["global_step"] == len(steps["before"]) == -(-steps["batches"] // 4) > 1
+    assert max(steps["before"]) > 0.05  # clipping had something to do
+    assert steps["after"] and max(steps["after"]) <= 0.05 * (1 + 1e-5)

@@ -38,12 +38,13 @@ def _people(rows: int, seed: int, species: bool = True) -> pd.DataFrame:
     return frame
 
 
-def _run(command: str, folder: Path, run_dir: Path, ckpt: Path | None = None) -> subprocess.CompletedProcess:
+def _run(command: str, folder: Path, run_dir: Path | None, ckpt: Path | None = None) -> subprocess.CompletedProcess:
     """A README command as written ($CKPT filled in), run in `folder` where the user's files are;
-    the test's experiment folder and run folder are added."""
+    the test's experiment folder is added, and its run folder unless `run_dir` is None."""
     _, script, *overrides = shlex.split(command.replace("$CKPT", str(ckpt)))
+    where = [f"hydra.run.dir={run_dir}"] if run_dir else []
     result = subprocess.run([sys.executable, str(ROOT / script), f"--config-dir={folder / 'conf'}",
-                             *overrides, f"hydra.run.dir={run_dir}"], cwd=folder,
+                             *overrides, *where], cwd=folder,
                             env=fresh_env(folder), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -82,10 +83,15 @@ def test_mode_test_commands_write_metrics(index, trained, tmp_path) -> None:
         assert metrics.to_dict() == pytest.approx({k: float(v) for k, v in expected.items()}, rel=1e-5)
 
 
-def test_predict_command_writes_a_table_of_the_new_rows(trained, tmp_path) -> None:
+def test_predict_command_writes_a_table_of_the_new_rows(trained) -> None:
+    """Into a new run folder under logs/predict/runs/, as section 6 says, beside predictions.npz."""
     folder, ckpt = trained
-    _run(COMMANDS[2], folder, tmp_path, ckpt)
-    table = pd.read_csv(tmp_path / "predictions.csv")
+    _run(COMMANDS[2], folder, None, ckpt)
+    [run_dir] = (folder / "logs" / "predict" / "runs").iterdir()
+    table = pd.read_csv(run_dir / "predictions.csv")
+    assert "`predictions.npz` into the new run folder (`logs/predict/runs/...`)" in (ROOT / "README.md").read_text()
+    np.testing.assert_allclose(np.load(run_dir / "predictions.npz")["label"], table[["label_0", "label_1", "label_2"]],
+                               rtol=1e-5)
     assert list(table.columns) == ["id", "label_0", "label_1", "label_2", "label_class"]
     assert list(table["id"]) == [101, 102, 103, 104, 105, 106]
     np.testing.assert_allclose(table[["label_0", "label_1", "label_2"]].sum(axis=1), 1.0, rtol=1e-5)

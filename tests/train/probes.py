@@ -1,0 +1,36 @@
+"""A callback for tests: what each optimizer step of a real run saw, written to a JSON file."""
+
+import json
+
+import lightning as L
+import torch
+
+
+def _norm(module: L.LightningModule) -> float:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+
+
+class OptimizerSteps(L.Callback):
+    """Per optimizer step, the gradients' norm before clipping (`on_before_optimizer_step`)
+    and after it (`on_before_zero_grad`, which comes after a step, before its gradients are
+    cleared; not after every step), and the batches trained; written to `path` when training
+    ends."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.before, self.after, self.batches = path, [], [], 0
+
+    def on_train_batch_end(self, *args) -> None:
+        self.batches += 1
+
+    def on_before_optimizer_step(self, trainer: L.Trainer, module: L.LightningModule, *args) -> None:
+        self.before.append(_norm(module))
+
+    def on_before_zero_grad(self, trainer: L.Trainer, module: L.LightningModule, *args) -> None:
+        if any(p.grad is not None for p in module.parameters()):
+            self.after.append(_norm(module))
+
+    def on_train_end(self, trainer: L.Trainer, *args) -> None:
+        with open(self.path, "w") as f:
+            json.dump({"before": self.before, "after": self.after, "batches": self.batches,
+                       "global_step": trainer.global_step}, f)
