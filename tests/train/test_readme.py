@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from plait.train import check
 
@@ -71,3 +73,23 @@ def test_readme_has_train_commands(readme) -> None:
 def test_train_commands_check(readme, compose_cfg, index) -> None:
     """Each checks: keys, trainer switches without +, model.compile (no device is claimed)."""
     check(compose_cfg(*train_commands(readme)[index], "mode=check"))
+
+
+def sweep_commands(readme: str) -> list[list[str]]:
+    """Every `python train.py -m` command of the README, continued lines joined."""
+    lines = re.findall(r"^python train\.py -m (.*?)(?:\s+#.*)?$", readme.replace("\\\n", " "), re.M)
+    return [shlex.split(line) for line in lines]
+
+
+def test_readme_has_sweep_commands(readme) -> None:
+    assert len(sweep_commands(readme)) == 7  # grids, Optuna, DDP, SLURM and its local trial
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_sweep_commands_check(readme, compose_cfg, index) -> None:
+    """The first and last job of each, as Hydra's grid sweeper splits the command (an
+    Optuna command is one job here: its searched values come from the study)."""
+    overrides = sweep_commands(readme)[index]
+    [jobs] = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(overrides), None)
+    for job in {tuple(jobs[0]), tuple(jobs[-1])}:
+        check(compose_cfg(*job, "mode=check"))
