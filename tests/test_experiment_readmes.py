@@ -6,6 +6,7 @@ README whose command went stale with its config fails here. A sweep (`-m`) is ch
 the first value of each swept setting; a command that loads a past run's checkpoint into a
 block (`_checkpoint_=`) is composed only. Commands with shell variables or `<placeholders>`
 are left out; `tests/data/test_babi.py` and others run some of these commands for real.
+A command's `PYTHONPATH=` (a user's own module in the experiment's folder) is put on the path.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from plait.train import check
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
-COMMAND = re.compile(r"^\s*(?:[A-Z_]+=\S+\s+)*(?:nice -n \d+\s+)?python train\.py (.*)$")
+COMMAND = re.compile(r"^\s*((?:[A-Z_]+=\S+\s+)*)(?:nice -n \d+\s+)?python train\.py (.*)$")
 
 
 def shell_blocks(text: str) -> list[str]:
@@ -41,15 +42,16 @@ def shell_blocks(text: str) -> list[str]:
     return blocks
 
 
-def readme_commands() -> list[tuple[str, str]]:
-    """(experiment folder, the command's arguments) for every runnable command."""
+def readme_commands() -> list[tuple[str, str, str]]:
+    """(experiment folder, the command's environment settings, its arguments) for every
+    runnable command."""
     found = []
     for readme in sorted((ROOT / "experiments").glob("*/README.md")):
         for block in shell_blocks(readme.read_text()):
             for line in re.sub(r"\\\n\s*", " ", block).splitlines():
                 match = COMMAND.match(line)
-                if match and not re.search(r"[$<]", match.group(1).split("#")[0]):
-                    found.append((readme.parent.name, match.group(1)))
+                if match and not re.search(r"[$<]", match.group(2).split("#")[0]):
+                    found.append((readme.parent.name, match.group(1), match.group(2)))
     return found
 
 
@@ -73,12 +75,17 @@ def first_of_sweep(argument: str) -> str:
 
 def test_every_experiment_readme_has_commands() -> None:
     readmes = {p.parent.name for p in (ROOT / "experiments").glob("*/README.md")}
-    assert {folder for folder, _ in COMMANDS} == readmes
+    assert {folder for folder, *_ in COMMANDS} == readmes
 
 
-@pytest.mark.parametrize(("folder", "command"), COMMANDS,
-                         ids=[f"{folder}-{i}" for i, (folder, _) in enumerate(COMMANDS)])
-def test_readme_command_checks(folder: str, command: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("folder", "environment", "command"), COMMANDS,
+                         ids=[f"{folder}-{i}" for i, (folder, *_) in enumerate(COMMANDS)])
+def test_readme_command_checks(folder: str, environment: str, command: str, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    for setting in shlex.split(environment):  # PYTHONPATH=experiments/x: a user's own module
+        name, value = setting.split("=", 1)
+        if name == "PYTHONPATH":
+            monkeypatch.syspath_prepend(str(ROOT / value))
     arguments = shlex.split(command, comments=True)
     overrides = [first_of_sweep(a) if "-m" in arguments else a for a in arguments if a != "-m"]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
