@@ -1,5 +1,7 @@
 """GraphSystem on real Lightning: training, per-output logging, checkpoints, prediction."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,8 @@ from tests.system.conftest import spec, trainer
 from plait.losses import LossError
 from plait.spec import SpecError
 from plait.system import GraphSystem, load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_training_learns_and_logs_each_output_under_its_own_name(tmp_path, data, three_outputs):
@@ -107,24 +111,41 @@ def test_a_block_starts_from_another_runs_checkpoint_and_can_be_frozen(tmp_path,
     ({"digit": {"loss": "cross_entropy", "weight": "heavy"}}, r"digit.*heavy"),
     ({"digit": {"loss": "cross_entropy", "metrics": ["accuracyy"]}},
      r"model.outputs.digit.metrics: unknown metric 'accuracyy' for a multiclass output"),
+    ({"digit": {"loss": "mse", "metrics": ["acc"]}},
+     r"unknown metric 'acc' for a regression output.*Its loss mse is a regression loss; for classes use "
+     r"cross_entropy"),
+    ({"odd": {"loss": "cross_entropy", "metrics": ["acc"]}},
+     r"model.outputs.odd.loss: the loss predicts with a softmax over classes, but the output has 1 column "
+     r"\(shape \[1\]\), whose softmax is always 1.*binary_cross_entropy on 1 column"),
+    ({"odd": {"loss": {"_target_": "plait.losses.LossSpec", "name": "own", "activation": "softmax",
+                       "fn": {"_target_": "torch.nn.BCEWithLogitsLoss"}}}},
+     r"model.outputs.odd.loss: the loss predicts with a softmax over classes, but the output has 1 column"),
+    ({"odd": {"loss": {"_target_": "torch.nn.BCEWithLogitsLoss"}, "metrics": ["auroc"]}},
+     r"unknown metric 'auroc' for a regression output.*\{_target_: plait.losses.LossSpec, name: <name>, "
+     r"fn: \{_target_: <your loss>\}, activation: sigmoid\}, in Python LossSpec\(name, fn, activation='sigmoid'\)$"),
 ])
 def test_bad_output_specs_name_the_key(outputs, message):
     with pytest.raises((SpecError, LossError), match=message):
         GraphSystem(spec(**outputs))
 
 
-def test_a_loss_of_your_own_for_classes_states_its_activation(tmp_path, data):
-    """A `_target_` loss predicts through the identity, so `acc` is refused with the remedy;
-    given as a LossSpec with softmax, it trains, scores as multiclass and predicts probabilities."""
-    own = {"_target_": "torch.nn.CrossEntropyLoss", "label_smoothing": 0.1}
+def test_a_loss_of_your_own_for_classes_states_its_activation(tmp_path, data, monkeypatch):
+    """The README's example, `experiments/posts/ring.py` on the path: as a bare `_target_` it
+    predicts through the identity, so `acc` is refused with the remedy; as the README gives it,
+    a LossSpec with softmax, it trains, scores as multiclass and predicts probabilities."""
+    monkeypatch.syspath_prepend(str(ROOT / "experiments" / "posts"))
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    stated = {"_target_": "plait.losses.LossSpec", "name": "ring", "activation": "softmax",
+              "fn": {"_target_": "ring.RingSmoothing", "eps": 0.2}}
+    assert ("`{_target_: plait.losses.LossSpec, name: ring, fn: {_target_: ring.RingSmoothing, eps: 0.2}, "
+            "activation: softmax}`") in readme
     with pytest.raises(SpecError, match=r"model.outputs.digit.metrics: unknown metric 'acc' for a regression "
                        r"output.*\{_target_: plait.losses.LossSpec, name: <name>, fn: \{_target_: <your loss>\}, "
-                       r"activation: softmax\}"):
-        GraphSystem(spec(digit={"loss": own, "metrics": ["acc"]}))
+                       r"activation: softmax\} \(sigmoid for multi-label targets\)"):
+        GraphSystem(spec(digit={"loss": stated["fn"], "metrics": ["acc"]}))
     with pytest.raises(SpecError, match=r"unknown metric 'rmse' for a regression output; known: \['mae', 'mse', 'r2'\]"
                        r" \(or give \{name: \{_target_: torchmetrics....\}\}\)$"):  # no hint for a regression metric
-        GraphSystem(spec(digit={"loss": own, "metrics": ["rmse"]}))
-    stated = {"_target_": "plait.losses.LossSpec", "name": "smoothed", "fn": own, "activation": "softmax"}
+        GraphSystem(spec(digit={"loss": stated["fn"], "metrics": ["rmse"]}))
     system = GraphSystem(spec(digit={"loss": stated, "metrics": ["acc"]}),
                          optimizer=lambda params: torch.optim.Adam(params, lr=3e-3))
     run = trainer(tmp_path, epochs=2)

@@ -10,6 +10,7 @@ import torchmetrics as tm
 from torch import Tensor
 
 from plait.graph import TensorSpec
+from plait.losses import LOSS_NAMES
 from plait.spec import SpecError, instantiate
 
 
@@ -36,10 +37,19 @@ _REGRESSION: dict[str, Callable[[], tm.Metric]] = {
 }
 
 
-def task_of(activation: str, spec: TensorSpec) -> tuple[str, int]:
-    """The torchmetrics task of an output and its class count, from its activation and shape."""
+def task_of(activation: str, spec: TensorSpec, where: str = "the output's loss") -> tuple[str, int]:
+    """The torchmetrics task of an output and its class count, from its activation and shape.
+
+    Raises:
+        SpecError: a softmax over one column (always 1), naming `where`.
+    """
     width = spec.shape[-1] if spec.shape else 1
     if activation == "softmax":
+        if width == 1:
+            raise SpecError(f"{where}: the loss predicts with a softmax over classes, but the output has "
+                            f"1 column (shape {list(spec.shape)}), whose softmax is always 1: it would learn "
+                            "nothing. A binary target takes binary_cross_entropy on 1 column; classes take "
+                            "one column each (the head's units)")
         return "multiclass", width
     if activation == "sigmoid":
         return ("binary", 1) if width == 1 else ("multilabel", width)
@@ -47,13 +57,14 @@ def task_of(activation: str, spec: TensorSpec) -> tuple[str, int]:
 
 
 def output_metrics(metrics: Sequence[str] | Mapping[str, Any] | None, activation: str,
-                   spec: TensorSpec, where: str) -> tm.MetricCollection:
+                   spec: TensorSpec, where: str, loss: str | None = None) -> tm.MetricCollection:
     """A collection for one output: short names (`accuracy`, `f1`, `mse`, ...) or `_target_`s.
+    `loss` (the loss's name) lets an error say why the output is read as it is.
 
     Raises:
         SpecError: an unknown short name, naming the key and listing the known ones.
     """
-    task, classes = task_of(activation, spec)
+    task, classes = task_of(activation, spec, where)
     known = _REGRESSION if task == "regression" else _classification(task, classes)
     built: dict[str, tm.Metric] = {}
     items = metrics.items() if isinstance(metrics, Mapping) else ((m, None) for m in metrics or [])
@@ -64,19 +75,24 @@ def output_metrics(metrics: Sequence[str] | Mapping[str, Any] | None, activation
             built[name] = known[name]()
         else:
             raise SpecError(f"{where}: unknown metric '{name}' for a {task} output; known: {sorted(known)} "
-                            "(or give {name: {_target_: torchmetrics....}})" + _activation_hint(task, name))
+                            "(or give {name: {_target_: torchmetrics....}})"
+                            + _classification_hint(task, name, loss, classes))
     return tm.MetricCollection(built)
 
 
-def _activation_hint(task: str, metric: str) -> str:
-    """Why an output asked for a classification metric reads as regression, and the remedy."""
+def _classification_hint(task: str, metric: str, loss: str | None, width: int) -> str:
+    """Why an output asked for a classification metric is read as regression, and the remedy."""
     if task != "regression" or metric not in _classification("binary", 1):
         return ""
+    if loss in LOSS_NAMES:
+        return (f". Its loss {loss} is a regression loss; for classes use cross_entropy (one column "
+                "per class), for a binary or multi-label target binary_cross_entropy")
+    activation = "sigmoid" if width == 1 else "softmax"
+    also = "" if width == 1 else " (sigmoid for multi-label targets)"
     return (". An output is read as regression when its loss applies no softmax or sigmoid at "
             "prediction, as a loss of your own does unless it says so: give it as "
             "{_target_: plait.losses.LossSpec, name: <name>, fn: {_target_: <your loss>}, "
-            "activation: softmax} (sigmoid for binary or multi-label targets), in Python "
-            "LossSpec(name, fn, activation='softmax')")
+            f"activation: {activation}}}{also}, in Python LossSpec(name, fn, activation='{activation}')")
 
 
 def _no_blocks(name: str, where: str) -> Any:
