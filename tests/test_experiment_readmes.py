@@ -11,6 +11,7 @@ A command's `PYTHONPATH=` (a user's own module in the experiment's folder) is pu
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -85,7 +86,8 @@ def test_readme_command_checks(folder: str, environment: str, command: str, tmp_
     for setting in shlex.split(environment):  # PYTHONPATH=experiments/x: a user's own module
         name, value = setting.split("=", 1)
         if name == "PYTHONPATH":
-            monkeypatch.syspath_prepend(str(ROOT / value))
+            for folder in reversed(value.split(os.pathsep)):
+                monkeypatch.syspath_prepend(str(ROOT / folder))  # an absolute folder stays as it is
     arguments = shlex.split(command, comments=True)
     overrides = [first_of_sweep(a) if "-m" in arguments else a for a in arguments if a != "-m"]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

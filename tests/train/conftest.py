@@ -43,8 +43,9 @@ def compose_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
 
 
 def fresh_env(folder: Path) -> dict[str, str]:
-    """This process's environment as on a fresh machine: no wandb key, no netrc entry."""
-    unset = ("HYDRA_FULL_ERROR", *WANDB_VARIABLES)
+    """This process's environment as on a fresh machine: no wandb key, no netrc entry, no
+    PLAIT_ROOT (runs write under the working folder's logs/)."""
+    unset = ("HYDRA_FULL_ERROR", "PLAIT_ROOT", *WANDB_VARIABLES)  # PLAIT_ROOT would move logs/
     env = {k: v for k, v in os.environ.items() if k not in unset}
     env["NETRC"] = str(folder / "no-netrc")
     return env

@@ -12,25 +12,23 @@ def _norm(module: L.LightningModule) -> float:
 
 
 class OptimizerSteps(L.Callback):
-    """Per optimizer step, the gradients' norm before clipping (`on_before_optimizer_step`)
-    and after it (`on_before_zero_grad`, which comes after a step, before its gradients are
-    cleared; not after every step), and the batches trained; written to `path` when training
-    ends."""
+    """Per optimizer step, the gradients' norm before clipping (`on_before_optimizer_step`,
+    which Lightning calls before it clips) and after it (at the end of the batch that
+    stepped: the gradients stay until the next step's first batch clears them), and the
+    training batches of an epoch; written to `path` when training ends."""
 
     def __init__(self, path: str) -> None:
-        self.path, self.before, self.after, self.batches = path, [], [], 0
-
-    def on_train_batch_end(self, *args) -> None:
-        self.batches += 1
+        self.path, self.before, self.after, self.step = path, [], [], 0
 
     def on_before_optimizer_step(self, trainer: L.Trainer, module: L.LightningModule, *args) -> None:
         self.before.append(_norm(module))
 
-    def on_before_zero_grad(self, trainer: L.Trainer, module: L.LightningModule, *args) -> None:
-        if any(p.grad is not None for p in module.parameters()):
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *args) -> None:
+        if trainer.global_step > self.step:
+            self.step = trainer.global_step
             self.after.append(_norm(module))
 
     def on_train_end(self, trainer: L.Trainer, *args) -> None:
         with open(self.path, "w") as f:
-            json.dump({"before": self.before, "after": self.after, "batches": self.batches,
-                       "global_step": trainer.global_step}, f)
+            json.dump({"before": self.before, "after": self.after, "global_step": trainer.global_step,
+                       "epochs": trainer.current_epoch, "batches": trainer.num_training_batches}, f)

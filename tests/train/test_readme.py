@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # Hydra's grid sweeper (1.3)
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from plait.train import check
