@@ -194,6 +194,20 @@ def test_a_wrong_target_shape_names_the_output() -> None:
              {"age": torch.randn(B, 3), "sex": torch.randn(B)})
 
 
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_crossentropy", "multilabel"])
+def test_a_binary_target_outside_0_to_1_is_named_with_its_values(name) -> None:
+    """torch's binary cross-entropy takes any number: 2 or -1 would train, silently."""
+    loss = MultiOutputLoss(["odd", "age"], {"odd": name, "age": "mse"})
+    loss.check_targets({"odd": torch.tensor([0.0, 0.25, 1.0]), "age": torch.tensor([31.0, -2.0, 7.0])})
+    loss.check_targets({"odd": torch.tensor([0, 1, 1])})  # int labels, as a CSV gives them
+    loss.check_targets({"age": torch.tensor([5.0])})  # no target (predict's batches): nothing to check
+    with pytest.raises(LossError, match=rf"^output 'odd': loss {name} takes targets from 0 to 1 \(a label or a "
+                       r"probability\), received -1, 2, 3, 4, 5, \.\.\. \(7 of 9 values\)\. Classes numbered "
+                       r"0, 1, 2, \.\.\. take cross_entropy, with one head unit per class$"):
+        loss.check_targets({"odd": torch.tensor([0, 1, 2, 3, 4, 5, 6, 2, -1])})
+    assert LossSpec("own", nn.BCEWithLogitsLoss(), "sigmoid").target_range is None  # a loss of one's own: any
+
+
 @pytest.mark.filterwarnings("ignore:Using a target size")
 def test_a_failing_torch_loss_names_the_output_and_the_shapes() -> None:
     loss = MultiOutputLoss(["answer"], nn.MSELoss())

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from tests.system.conftest import spec, trainer
+from tests.system.conftest import PIXELS, spec, trainer
 
+from plait.data import FileDataModule
 from plait.losses import LossError
 from plait.spec import SpecError
 from plait.system import GraphSystem, load_checkpoint
@@ -153,6 +154,22 @@ def test_a_loss_of_your_own_for_classes_states_its_activation(tmp_path, data, mo
     assert run.callback_metrics["val/digit/acc"] > 0.5  # ten classes: chance is 0.1
     probabilities = system.predict({"pixels": np.random.default_rng(0).random((5, 64), dtype=np.float32)})["digit"]
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_a_binary_output_on_a_class_column_stops_before_a_step(tmp_path, digits_file):
+    """`odd` (binary_cross_entropy) pointed at the digit column (0-9): refused at the first
+    batch, in fit as in `evaluate`, where torch would have trained on it."""
+    data = FileDataModule(train_path=str(digits_file), inputs={"pixels": PIXELS}, targets={"odd": "digit"},
+                          batch_size=64, seed=0)
+    system = GraphSystem(spec(odd={"loss": "binary_cross_entropy", "metrics": ["acc"]}))
+    run = trainer(tmp_path, epochs=1)
+    message = r"^output 'odd': loss binary_cross_entropy takes targets from 0 to 1 \(a label or a probability\), received 2, 3,"
+    with pytest.raises(LossError, match=message):
+        run.fit(system, data)
+    assert run.global_step == 0
+    frame = pd.read_parquet(digits_file)
+    with pytest.raises(LossError, match=message):
+        system.evaluate({"pixels": frame[PIXELS].to_numpy(np.float32)}, {"odd": frame["digit"].to_numpy()})
 
 
 @pytest.mark.parametrize("strategy", ["uncertainty", "gradnorm", "dwa"])

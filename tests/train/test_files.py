@@ -104,3 +104,16 @@ def test_missing_file_fails_the_check(compose_cfg, my_csv, capsys, monkeypatch) 
     assert capsys.readouterr().err.startswith(
         f"Config error: data.train_path: {my_csv.with_name('nope.csv')}: no such file; expected "
         "a CSV with a header row and at least one data row.")
+
+
+def test_a_binary_loss_on_the_class_column_stops_before_anything_is_saved(run, my_csv, tmp_path) -> None:
+    """The README's command, its 3-class `species` trained with binary_cross_entropy (as
+    its `data.dtypes` sentence says for a 0/1 target): exit 1 naming the output, the loss and
+    the values, no checkpoint."""
+    result = run([*readme_overrides(my_csv), "model.blocks.head.units=1", "model.outputs.label.loss=binary_cross_entropy",
+                  "data.dtypes={label: float32}"], tmp_path / "run")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert ("output 'label': loss binary_cross_entropy takes targets from 0 to 1 (a label or a probability), "
+            "received 2 (") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list((tmp_path / "run").rglob("*.ckpt"))

@@ -124,6 +124,29 @@ class MultiOutputLoss(nn.Module):
         self._steps = [(n, s.name, s.fn if n not in self.sample_weights else
                         _weighted(s.per_sample, self.sample_weights[n])) for n, s in zip(names, specs)]
         self.balancer = make_balancer(balancer, names, weights)
+        self.target_ranges = {n: s.target_range for n, s in zip(names, specs) if s.target_range}
+
+    def check_targets(self, batch: Any) -> None:
+        """Every target within the range its loss takes (`LossSpec.target_range`): meant for
+        batches still on the CPU, where it costs no device sync.
+
+        Raises:
+            LossError: naming the output, its loss, the range and values outside it.
+        """
+        if not isinstance(batch, Mapping):
+            return
+        for name, (low, high) in self.target_ranges.items():
+            target = batch.get(name)
+            if not isinstance(target, Tensor):
+                continue
+            outside = target[(target < low) | (target > high)]
+            if outside.numel():
+                values = torch.unique(outside).tolist()
+                shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
+                raise LossError(f"output {name!r}: loss {self.loss_names[name]} takes targets from {low:g} "
+                                f"to {high:g} (a label or a probability), received {shown} "
+                                f"({outside.numel()} of {target.numel()} values). Classes numbered "
+                                "0, 1, 2, ... take cross_entropy, with one head unit per class")
 
     def forward(self, outputs: Any, targets: Any,
                 shared_params: Sequence[Tensor] | None = None) -> tuple[Tensor, dict[str, Tensor]]:

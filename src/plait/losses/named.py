@@ -57,12 +57,15 @@ class LossSpec:
         activation: `softmax`, `sigmoid` or `identity`, applied at prediction.
         per_sample: `per_sample(logits, target) -> (B,)`, each example's loss, for
             weighting examples (`sample_weight`); None where the loss cannot give it.
+        target_range: `(low, high)`, the values its targets may take, checked on every
+            batch before it reaches the device; None: any.
     """
 
     name: str
     fn: LossFn
     activation: str = "identity"
     per_sample: LossFn | None = None
+    target_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         activation_fn(self.activation)
@@ -150,21 +153,23 @@ class _CrossEntropy(_Elementwise):
                         f"{shape_text(target.shape)}")
 
 
-# name -> (torch function whose keyword arguments it takes, loss, activation)
-_NAMED: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor], str]] = {}
+# name -> (torch function whose keyword arguments it takes, loss, activation, target range)
+_NAMED: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor], str, tuple[float, float] | None]] = {}
 
 
 def _add(names: list[str], torch_fn: Callable[..., Tensor], activation: str,
-         make: type[_Elementwise] = _Elementwise) -> None:
+         make: type[_Elementwise] = _Elementwise, target_range: tuple[float, float] | None = None) -> None:
     for name in names:
-        _NAMED[name] = (torch_fn, make(name, torch_fn), activation)
+        _NAMED[name] = (torch_fn, make(name, torch_fn), activation, target_range)
 
 
 # Keras's names (the seeds' `binary_crossentropy`, ...) are aliases: they take logits here too.
 _add(["cross_entropy", "categorical_crossentropy", "sparse_categorical_crossentropy"],
      F.cross_entropy, "softmax", _CrossEntropy)
-_add(["binary_cross_entropy", "binary_crossentropy"], F.binary_cross_entropy_with_logits, "sigmoid")
-_add(["multilabel"], F.binary_cross_entropy_with_logits, "sigmoid")
+# A binary target is a label (0 or 1) or a probability: torch takes any number, silently.
+_add(["binary_cross_entropy", "binary_crossentropy"], F.binary_cross_entropy_with_logits, "sigmoid",
+     target_range=(0.0, 1.0))
+_add(["multilabel"], F.binary_cross_entropy_with_logits, "sigmoid", target_range=(0.0, 1.0))
 _add(["mse", "mean_squared_error"], F.mse_loss, "identity")
 _add(["mae", "l1", "mean_absolute_error"], F.l1_loss, "identity")
 _add(["huber"], F.huber_loss, "identity")
@@ -186,7 +191,7 @@ def named_loss(name: str, **kwargs: Any) -> LossSpec:
     if name not in _NAMED:
         raise LossError(f"unknown loss {name!r}: expected one of {list(LOSS_NAMES)}, "
                         "or a callable loss(logits, target)")
-    torch_fn, fn, activation = _NAMED[name]
+    torch_fn, fn, activation, target_range = _NAMED[name]
     if "reduction" in kwargs:
         raise LossError(f"loss {name} takes no argument 'reduction': every output's loss is "
                         "the mean, a scalar the balancer can weight")
@@ -196,7 +201,8 @@ def named_loss(name: str, **kwargs: Any) -> LossSpec:
     if unknown:
         raise LossError(f"loss {name} takes no argument {unknown[0]!r}: expected any of {allowed}")
     bound = _Bound(fn, kwargs)
-    return LossSpec(name, bound, activation, per_sample=partial(bound, reduction="none"))
+    return LossSpec(name, bound, activation, per_sample=partial(bound, reduction="none"),
+                    target_range=target_range)
 
 
 class _Bound:

@@ -264,6 +264,11 @@ class GraphSystem(L.LightningModule):
     def predict_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
         return {n: self._activations[n](v) for n, v in self(batch).items()}
 
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Each target checked against the range its loss takes, while still on the CPU."""
+        self.loss.check_targets(batch)
+        return batch
+
     def configure_optimizers(self) -> Any:
         """The optimizer (and scheduler) from their factories.
 
