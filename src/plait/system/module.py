@@ -238,9 +238,17 @@ class GraphSystem(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         """An epoch cut short (`max_steps`, `limit_train_batches`) logs its values here. Every
-        rank trains as many batches, so all see the same count and skip or reduce together."""
+        rank trains as many batches, so all see the same count and skip or reduce together.
+
+        At the end of an epoch resumed from a mid-epoch checkpoint, Lightning leaves out the
+        epoch's plateau schedulers (`ReduceLROnPlateau`), whose metric it assumes was not
+        measured; this epoch's validation has run, so they step here, as in a run never
+        stopped."""
         if self.train_scores.examples:  # zero once the last batch logged the epoch
             self._end_train_epoch()
+        fit_loop = self.trainer.fit_loop
+        if fit_loop.restarting and fit_loop.epoch_loop._num_ready_batches_reached():
+            fit_loop.epoch_loop.update_lr_schedulers("epoch", update_plateau_schedulers=True)
 
     def _end_train_epoch(self) -> None:
         """Log the epoch's training values; hand the balancer each output's epoch-mean loss,
