@@ -95,6 +95,18 @@ def test_pair_naming_no_output_is_refused(sweep_dir) -> None:
         make_report(sweep_dir, pairs=[("agee", "income")])
 
 
+def test_pair_on_the_command_line_chooses_the_tradeoff_plot(sweep_dir, capsys) -> None:
+    """The README's `sweep_report.py <folder> --pair income,occupation`, on this sweep's pair
+    in the order given; one name alone is refused by the parser."""
+    assert main([str(sweep_dir), "--pair", "income,age"]) == 0
+    assert (sweep_dir / "report" / "tradeoff_income_age.png").stat().st_size > 0
+    assert not (sweep_dir / "report" / "tradeoff_age_income.png").exists()  # the default pair's plot
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(sweep_dir), "--pair", "age"])
+    assert exit_info.value.code == 2
+    assert "--pair: expected two output names, e.g. --pair age,income" in capsys.readouterr().err
+
+
 def test_a_folder_that_is_not_a_sweep_is_named(tmp_path, capsys) -> None:
     with pytest.raises(SweepError, match=rf"^sweep folder {tmp_path}: not a sweep"):
         load_sweep(tmp_path)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import torchmetrics
 from tests.system.conftest import PIXELS, spec, trainer
 
 from plait.data import FileDataModule
@@ -170,6 +171,23 @@ def test_a_binary_output_on_a_class_column_stops_before_a_step(tmp_path, digits_
     frame = pd.read_parquet(digits_file)
     with pytest.raises(LossError, match=message):
         system.evaluate({"pixels": frame[PIXELS].to_numpy(np.float32)}, {"odd": frame["digit"].to_numpy()})
+
+
+def test_a_torchmetrics_metric_by_target_is_logged_and_evaluated(tmp_path, data, digits_file):
+    """The README: a metric is a short name "or a torchmetrics `{_target_: ...}`", logged as
+    `<stage>/<output>/<metric>`; `evaluate` gives it on arrays, as torchmetrics computes it."""
+    mape = {"_target_": "torchmetrics.MeanAbsolutePercentageError"}
+    system = GraphSystem(spec(ink={"loss": "mse", "metrics": {"mape": mape, "mae": None}}))
+    run = trainer(tmp_path, epochs=1)
+    run.fit(system, data)
+    logged = pd.read_csv(next(tmp_path.rglob("metrics.csv")))
+    assert logged["val/ink/mape"].notna().sum() == 1 and logged["val/ink/mae"].notna().sum() == 1
+    frame = pd.read_parquet(digits_file)
+    pixels, ink = frame[PIXELS].to_numpy(np.float32), frame["ink"].to_numpy(np.float32)
+    scores = system.evaluate({"pixels": pixels}, {"ink": ink})
+    expected = torchmetrics.functional.mean_absolute_percentage_error(
+        torch.as_tensor(system.predict({"pixels": pixels})["ink"]).reshape(-1), torch.as_tensor(ink))
+    assert scores["test/ink/mape"] == pytest.approx(float(expected), rel=1e-4)
 
 
 @pytest.mark.parametrize("strategy", ["uncertainty", "gradnorm", "dwa"])

@@ -90,14 +90,21 @@ def test_predict_writes_activated_outputs(trained, run, tmp_path) -> None:
     probabilities = predictions["digit"]
     assert probabilities.shape == (len(targets["digit"]), 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)  # softmax applied
+    # the README: "the same: python train.py experiment=vqa mode=predict ckpt_path=..."
+    same = run(["experiment=digits", "mode=predict", f"ckpt_path={last}"], tmp_path / "train_py")
+    assert same.returncode == 0, same.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "train_py" / "predictions.npz")["digit"], probabilities)
+    assert (tmp_path / "train_py" / "predictions.csv").is_file()
 
 
 def test_train_returns_the_optimized_metric(compose_cfg, tmp_path) -> None:
     cfg = compose_cfg(*FAST, "trainer.max_epochs=1", "data.limit=200", "logger=csv", "test=false")
     value = train(cfg)
     with open(tmp_path / "csv" / "metrics.csv") as f:
-        seen = [float(r["val/digit/acc"]) for r in csv.DictReader(f) if r["val/digit/acc"]]
+        rows = list(csv.DictReader(f))
+    seen = [float(r["val/digit/acc"]) for r in rows if r["val/digit/acc"]]
     assert value == pytest.approx(max(seen))
+    assert not [k for r in rows for k, v in r.items() if k.startswith("test/") and v]  # test=false: no test
 
 
 def test_multirun_gives_one_wandb_run_per_job(run, tmp_path) -> None:

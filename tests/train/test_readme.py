@@ -10,6 +10,7 @@ import sys
 import pytest
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # Hydra's grid sweeper (1.3)
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import ConfigCompositionException
 
 from plait.train import check
 
@@ -93,3 +94,19 @@ def test_sweep_commands_check(readme, compose_cfg, index) -> None:
     [jobs] = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(overrides), None)
     for job in {tuple(jobs[0]), tuple(jobs[-1])}:
         check(compose_cfg(*job, "mode=check"))
+
+
+def test_the_common_trainer_switches_need_no_plus(readme, compose_cfg) -> None:
+    """Every switch the README lists is a key of the composed trainer config, for each trainer preset."""
+    listed = re.search(r"The common Trainer switches \((.*?)\) are in\s+`conf/trainer/default.yaml`", readme, re.S)
+    names = re.findall(r"`(\w+)`", listed.group(1))
+    assert len(names) == 6
+    for preset in ("cpu", "gpu", "ddp", "ddp_cpu", "multinode"):
+        assert set(names) <= set(compose_cfg("experiment=digits", f"trainer={preset}").trainer), preset
+
+
+def test_a_preset_placed_by_its_model_relative_package_is_refused(readme, compose_cfg) -> None:
+    """The README: "`encoder@blocks.vision=...` is refused"; Hydra names the root-relative form."""
+    assert "(`encoder@blocks.vision=...` is refused" in readme
+    with pytest.raises(ConfigCompositionException, match=r"encoder@model\.blocks\.vision"):
+        compose_cfg("experiment=vqa", "encoder@blocks.vision=cnn_tower")
