@@ -49,8 +49,8 @@ def _stop_at(proc: subprocess.Popen, line_start: str, sig: int, delay: float = 0
     return "".join(seen) + rest
 
 
-def _runs(logs: Path) -> list[Path]:
-    return sorted((logs / "digits" / "runs").iterdir())
+def _runs(logs: Path, task: str = "digits") -> list[Path]:
+    return sorted((logs / task / "runs").iterdir())
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -123,6 +123,23 @@ def test_sigterm_saves_the_state_mid_epoch_and_the_resumed_run_loses_nothing(tmp
     _train([*DIGITS, *model, f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"], tmp_path / "parts")
     assert _runs(tmp_path / "parts") == [run]
     [whole] = _runs(tmp_path / "whole")
+    _assert_same_weights(whole / "checkpoints" / "last.ckpt", run / "checkpoints" / "last.ckpt")
+
+
+@pytest.mark.slow
+def test_a_balancer_resumed_mid_epoch_learns_from_the_whole_epoch(tmp_path) -> None:
+    """`dwa` weighs each output by how its epoch-mean loss fell: the checkpoint carries the
+    epoch's loss sums so far, so the resumed run's weights are the uninterrupted run's."""
+    args = ["train.py", "experiment=adult_multitask", "trainer.max_epochs=3", "model.loss_balancing=dwa"]
+    _train(args, tmp_path / "whole")
+    proc = _start(args, tmp_path / "parts")
+    out = _stop_at(proc, "epoch 1/3", signal.SIGTERM, delay=0.5)  # into the second epoch
+    assert proc.returncode == 128 + signal.SIGTERM, out[-3000:]
+    [run] = _runs(tmp_path / "parts", "adult_multitask")
+    saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert saved["plait"]["train_epoch"]["examples"] > 0  # stopped within an epoch
+    _train([*args, f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"], tmp_path / "parts")
+    [whole] = _runs(tmp_path / "whole", "adult_multitask")
     _assert_same_weights(whole / "checkpoints" / "last.ckpt", run / "checkpoints" / "last.ckpt")
 
 

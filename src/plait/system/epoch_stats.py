@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
+from typing import Any
 
 import torch
 import torchmetrics as tm
@@ -23,9 +24,11 @@ class EpochScores(nn.Module):
     """Each loss (the total first, then every output's) times its batch size, summed in place,
     and each output's metrics, updated with the predictions of several steps at once.
 
-    The sums and metric states are not in checkpoints: an epoch resumed mid-way reports the
-    steps after the resumption. The sums are float32 whatever the model's precision, and no
-    registered buffer: DDP would overwrite every rank's with rank 0's before each step.
+    The metric states are not in checkpoints: an epoch resumed mid-way reports metrics of the
+    steps after the resumption. Its loss sums can be (`partial`, `resume`), so that its mean
+    losses, which a balancer learns from, are the whole epoch's. The sums are float32 whatever
+    the model's precision, and no registered buffer: DDP would overwrite every rank's with
+    rank 0's before each step.
 
     Args:
         output_names: the graph's outputs, in order.
@@ -60,6 +63,8 @@ class EpochScores(nn.Module):
             step_losses = torch.stack(losses).float()
             if self.sums is None:
                 self.sums = torch.zeros_like(step_losses)
+            elif self.sums.device != step_losses.device:  # resumed from a checkpoint's sums
+                self.sums = self.sums.to(step_losses.device)
             self.sums.add_(step_losses, alpha=size)
         self.examples += size
         if not self._measured:
@@ -70,6 +75,14 @@ class EpochScores(nn.Module):
         self._held += sum(v.numel() for v in step.values())
         if len(self._pending) >= FLUSH_STEPS or self._held >= FLUSH_ELEMENTS:
             self.flush()
+
+    def partial(self) -> dict[str, Any] | None:
+        """The loss sums and example count of an epoch under way (None between epochs)."""
+        return None if self.sums is None else {"sums": self.sums.detach().cpu(), "examples": self.examples}
+
+    def resume(self, state: Mapping[str, Any]) -> None:
+        """Continue an epoch from `partial`'s sums."""
+        self.sums, self.examples = state["sums"].clone(), int(state["examples"])
 
     def flush(self) -> None:
         """Hand the waiting predictions to the metrics: consecutive steps of equal shapes in

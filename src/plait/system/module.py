@@ -307,8 +307,23 @@ class GraphSystem(L.LightningModule):
         return spec
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The spec, and in a checkpoint saved mid-epoch by one process, the epoch's training
+        loss sums so far: resumed, the epoch's mean losses (which a balancer such as `dwa`
+        learns from) are those of a run never stopped. Under DDP each rank holds its own."""
         checkpoint["plait"] = {"spec": self.checkpoint_spec(), "loss_balancing": self.loss_balancing,
                                "param_groups": self.param_group_names}
+        partial = self.train_scores.partial() if self._single_process() else None
+        if partial is not None:
+            checkpoint["plait"]["train_epoch"] = partial
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """A fit resumed in one process continues the checkpoint's epoch sums."""
+        state = checkpoint.get("plait", {}).get("train_epoch")
+        if state is not None and self._single_process() and self.trainer.state.fn == "fit":
+            self.train_scores.resume(state)
+
+    def _single_process(self) -> bool:
+        return self._trainer is not None and self.trainer.world_size == 1
 
     def predict(self, inputs: Mapping[str, Any] | Sequence[Any] | Any, *, batch_size: int = 256) -> dict[str, np.ndarray]:
         """Outputs with their activations applied, as Keras's `predict`.
