@@ -116,4 +116,5 @@ def test_a_binary_loss_on_the_class_column_stops_before_anything_is_saved(run, m
     assert ("output 'label': loss binary_cross_entropy takes targets from 0 to 1 (a label or a probability), "
             "received 2 (") in result.stderr
     assert "Traceback" not in result.stderr
+    assert "You have overridden `on_before_batch_transfer`" not in result.stderr  # Lightning's warning, silenced
     assert not list((tmp_path / "run").rglob("*.ckpt"))

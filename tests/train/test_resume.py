@@ -90,9 +90,14 @@ def test_a_killed_run_resumes_in_its_folder_losing_at_most_one_epoch(tmp_path) -
     assert _weights(run / "checkpoints" / "last.ckpt").keys()  # the finished run is untouched
 
 
+PLATEAU = ["scheduler=plateau", "model.scheduler.patience=0", "model.scheduler.threshold_mode=abs",
+           "model.scheduler.threshold=10"]  # lowers the lr after every epoch but the first
+
+
 def test_a_resumed_run_reaches_the_weights_of_an_uninterrupted_one(tmp_path) -> None:
-    """With dropout and an adaptive balancer, so random state and balancer state both count."""
-    model = ["model.blocks.features.dropout=0.5", "model.loss_balancing=dwa", "logger=csv"]
+    """With dropout, an adaptive balancer and a plateau schedule, so random state, balancer
+    state and a schedule stepped after the epoch's checkpoint would be saved all count."""
+    model = ["model.blocks.features.dropout=0.5", "model.loss_balancing=dwa", "logger=csv", *PLATEAU]
     _train([*DIGITS, *model, "trainer.max_epochs=3"], tmp_path / "whole")
     _train([*DIGITS, *model, "trainer.max_epochs=2"], tmp_path / "parts")
     [first] = _runs(tmp_path / "parts")
@@ -107,9 +112,7 @@ def test_sigterm_saves_the_state_mid_epoch_and_the_resumed_run_loses_nothing(tmp
     """Dropout (the random state) and a plateau schedule that lowers the lr after every epoch
     but the first: a schedule started afresh would see epoch 2 as an improvement on nothing,
     keep the lr, and train epoch 3 ten times faster than the run never stopped."""
-    schedule = ["scheduler=plateau", "model.scheduler.patience=0", "model.scheduler.threshold_mode=abs",
-                "model.scheduler.threshold=10"]
-    model = ["model.blocks.features.dropout=0.5", "data.batch_size=8", "trainer.max_epochs=3", *schedule]
+    model = ["model.blocks.features.dropout=0.5", "data.batch_size=8", "trainer.max_epochs=3", *PLATEAU]
     _train([*DIGITS, *model], tmp_path / "whole")
     proc = _start([*DIGITS, *model], tmp_path / "parts")
     out = _stop_at(proc, "epoch 1/3", signal.SIGTERM, delay=0.3)  # into the second epoch

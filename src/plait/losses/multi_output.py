@@ -137,12 +137,15 @@ class MultiOutputLoss(nn.Module):
             return
         for name, (low, high) in self.target_ranges.items():
             target = batch.get(name)
-            if not isinstance(target, Tensor):
+            if not isinstance(target, Tensor) or not target.numel():
+                continue
+            smallest, largest = torch.aminmax(target.detach())
+            if not (smallest < low or largest > high):  # NaN passes: the loss check names it
                 continue
             outside = target[(target < low) | (target > high)]
             if outside.numel():
                 values = torch.unique(outside).tolist()
-                shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
+                shown = ", ".join(f"{v:.8g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
                 raise LossError(f"output {name!r}: loss {self.loss_names[name]} takes targets from {low:g} "
                                 f"to {high:g} (a label or a probability), received {shown} "
                                 f"({outside.numel()} of {target.numel()} values). Classes numbered "

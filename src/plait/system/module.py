@@ -36,6 +36,12 @@ STAGES = ("train", "val", "test")
 LR_KEY = "train/lr"  # the learning rate each training epoch ran with
 
 
+# GraphSystem's `on_before_batch_transfer` is meant to run with a DataModule; Lightning warns
+# of that in every run.
+warnings.filterwarnings("ignore", message="You have overridden `on_before_batch_transfer` in `LightningModule` "
+                        "but have passed in a `LightningDataModule`")
+
+
 class GraphSystem(L.LightningModule):
     """Trains a graph: each output with its own loss, weight and metrics (Keras's `compile`).
 
@@ -115,6 +121,8 @@ class GraphSystem(L.LightningModule):
         self.param_group_names = block_groups(self, self._groups)[1]
         self._scheduler = scheduler
         self._scheduler_monitor = scheduler_monitor
+        self._plateau_step = False  # set while plait steps the plateau schedulers
+        self._resumed_epoch: dict[str, Any] | None = None  # a checkpoint's epoch sums, until training starts
 
     # Lightning calls every module hook of a training step through a profiler context,
     # setting `_current_fx_name` before and after: a few microseconds each, which a small
@@ -238,17 +246,35 @@ class GraphSystem(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         """An epoch cut short (`max_steps`, `limit_train_batches`) logs its values here. Every
-        rank trains as many batches, so all see the same count and skip or reduce together.
-
-        At the end of an epoch resumed from a mid-epoch checkpoint, Lightning leaves out the
-        epoch's plateau schedulers (`ReduceLROnPlateau`), whose metric it assumes was not
-        measured; this epoch's validation has run, so they step here, as in a run never
-        stopped."""
+        rank trains as many batches, so all see the same count and skip or reduce together."""
         if self.train_scores.examples:  # zero once the last batch logged the epoch
             self._end_train_epoch()
+        self._step_plateau_schedulers()
+
+    def _step_plateau_schedulers(self) -> None:
+        """Step the plateau schedulers (`ReduceLROnPlateau`) at a whole epoch's end here, before
+        the checkpoint callbacks save it, not after them as Lightning does (its own step is
+        skipped in `lr_scheduler_step`): `last.ckpt` then holds the stepped schedule, and a run
+        resumed from it trains on as one never stopped. Lightning also leaves the step out at
+        the end of an epoch resumed from a mid-epoch checkpoint; its validation has run here,
+        so it steps. An epoch resumed at its end, not validated in this process, does not."""
         fit_loop = self.trainer.fit_loop
-        if fit_loop.restarting and fit_loop.epoch_loop._num_ready_batches_reached():
+        plateaus = [c for c in self.trainer.lr_scheduler_configs if c.reduce_on_plateau]
+        if not plateaus or not fit_loop.epoch_loop._num_ready_batches_reached():
+            return
+        if fit_loop.restarting and any(c.monitor not in self.trainer.callback_metrics for c in plateaus):
+            return
+        self._plateau_step = True
+        try:
             fit_loop.epoch_loop.update_lr_schedulers("epoch", update_plateau_schedulers=True)
+        finally:
+            self._plateau_step = False
+
+    def lr_scheduler_step(self, scheduler: Any, metric: Any) -> None:
+        """Lightning's step of a scheduler; a plateau scheduler's only from `_step_plateau_schedulers`."""
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) and not self._plateau_step:
+            return
+        super().lr_scheduler_step(scheduler, metric)
 
     def _end_train_epoch(self) -> None:
         """Log the epoch's training values; hand the balancer each output's epoch-mean loss,
@@ -273,8 +299,11 @@ class GraphSystem(L.LightningModule):
         return {n: self._activations[n](v) for n, v in self(batch).items()}
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Each target checked against the range its loss takes, while still on the CPU."""
-        self.loss.check_targets(batch)
+        """Each target checked against the range its loss takes, while still on the CPU (not
+        when predicting: no loss reads them). A DataModule's own hook of this name replaces
+        this one, and the check with it."""
+        if not self.trainer.predicting:
+            self.loss.check_targets(batch)
         return batch
 
     def configure_optimizers(self) -> Any:
@@ -314,12 +343,19 @@ class GraphSystem(L.LightningModule):
                                "param_groups": self.param_group_names}
         partial = self.train_scores.partial() if self._single_process() else None
         if partial is not None:
-            checkpoint["plait"]["train_epoch"] = partial
+            checkpoint["plait"]["train_epoch"] = {**partial, "epoch": self.current_epoch}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """A fit resumed in one process continues the checkpoint's epoch sums."""
+        """A fit resumed in one process keeps the checkpoint's epoch sums for `on_train_start`."""
         state = checkpoint.get("plait", {}).get("train_epoch")
         if state is not None and self._single_process() and self.trainer.state.fn == "fit":
+            self._resumed_epoch = state
+
+    def on_train_start(self) -> None:
+        """Continue the sums of the epoch the checkpoint was saved in, if training resumes in it:
+        one saved at an epoch's last batch resumes at the next epoch, where they do not belong."""
+        state, self._resumed_epoch = self._resumed_epoch, None
+        if state is not None and state["epoch"] == self.current_epoch:
             self.train_scores.resume(state)
 
     def _single_process(self) -> bool:
