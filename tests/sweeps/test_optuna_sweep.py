@@ -103,9 +103,10 @@ def test_failed_and_pruned_trials_are_recorded_and_the_sweep_goes_on(train_cli, 
     (["model.outputs.agee.weight=tag(log,interval(0.1,1))", "hydra.sweeper.weights.low=0"],
      "Config error: model.outputs.agee.weight: 'agee' names no output of the model; its outputs are ['digit']"),
     # the README: the loss-weight search "refuses val/loss", which shrinks with the weights
-    (["optimized_metric=val/loss", "optimized_mode=min"],
-     "Config error: optimized_metric: val/loss is the weighted sum of the output losses, which a search over "
-     "['model.outputs.digit.weight'] would minimise by shrinking the weights"),
+    pytest.param(["optimized_metric=val/loss", "optimized_mode=min"],
+                 "Config error: optimized_metric: val/loss is the weighted sum of the output losses, which a "
+                 "search over ['model.outputs.digit.weight'] would minimise by shrinking the weights",
+                 marks=pytest.mark.slow),  # check_objective's unit test runs by default
 ])
 def test_bad_search_input_is_refused_before_any_trial(train_cli, tmp_path, args, message) -> None:
     result = train_cli(["-m", "experiment=digits", "hparams_search=loss_weights", *args], tmp_path)

@@ -106,6 +106,7 @@ def test_missing_file_fails_the_check(compose_cfg, my_csv, capsys, monkeypatch) 
         "a CSV with a header row and at least one data row.")
 
 
+@pytest.mark.slow  # tests/system and tests/losses check the same refusal in process
 def test_a_binary_loss_on_the_class_column_stops_before_anything_is_saved(run, my_csv, tmp_path) -> None:
     """The README's command, its 3-class `species` trained with binary_cross_entropy (as
     its `data.dtypes` sentence says for a 0/1 target): exit 1 naming the output, the loss and

@@ -90,10 +90,18 @@ def test_predict_writes_activated_outputs(trained, run, tmp_path) -> None:
     probabilities = predictions["digit"]
     assert probabilities.shape == (len(targets["digit"]), 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)  # softmax applied
-    # the README: "the same: python train.py experiment=vqa mode=predict ckpt_path=..."
-    same = run(["experiment=digits", "mode=predict", f"ckpt_path={last}"], tmp_path / "train_py")
-    assert same.returncode == 0, same.stderr[-3000:]
-    np.testing.assert_array_equal(np.load(tmp_path / "train_py" / "predictions.npz")["digit"], probabilities)
+
+
+@pytest.mark.slow
+def test_train_py_in_predict_mode_writes_what_predict_py_writes(trained, run, tmp_path) -> None:
+    """The README: "the same: python train.py experiment=vqa mode=predict ckpt_path=..."."""
+    run_dir, _ = trained
+    last = run_dir / "checkpoints" / "last.ckpt"
+    for script, args, folder in (("predict.py", [], "predict_py"), ("train.py", ["mode=predict"], "train_py")):
+        result = run(["experiment=digits", *args, f"ckpt_path={last}"], tmp_path / folder, script=script)
+        assert result.returncode == 0, result.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "train_py" / "predictions.npz")["digit"],
+                                  np.load(tmp_path / "predict_py" / "predictions.npz")["digit"])
     assert (tmp_path / "train_py" / "predictions.csv").is_file()
 
 
