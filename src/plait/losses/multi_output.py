@@ -143,13 +143,12 @@ class MultiOutputLoss(nn.Module):
             if not (smallest < low or largest > high):  # NaN passes: the loss check names it
                 continue
             outside = target[(target < low) | (target > high)]
-            if outside.numel():
-                values = torch.unique(outside).tolist()
-                shown = ", ".join(f"{v:.8g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
-                raise LossError(f"output {name!r}: loss {self.loss_names[name]} takes targets from {low:g} "
-                                f"to {high:g} (a label or a probability), received {shown} "
-                                f"({outside.numel()} of {target.numel()} values). Classes numbered "
-                                "0, 1, 2, ... take cross_entropy, with one head unit per class")
+            values = torch.unique(outside).tolist()
+            shown = ", ".join(f"{v:.8g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
+            raise LossError(f"output {name!r}: loss {self.loss_names[name]} takes targets from {low:g} "
+                            f"to {high:g} (a label or a probability), received {shown} "
+                            f"({outside.numel()} of {target.numel()} values). Classes numbered "
+                            "0, 1, 2, ... take cross_entropy, with one head unit per class")
 
     def forward(self, outputs: Any, targets: Any,
                 shared_params: Sequence[Tensor] | None = None) -> tuple[Tensor, dict[str, Tensor]]:

@@ -37,7 +37,7 @@ _REGRESSION: dict[str, Callable[[], tm.Metric]] = {
 }
 
 
-def task_of(activation: str, spec: TensorSpec, where: str = "the output's loss") -> tuple[str, int]:
+def task_of(activation: str, spec: TensorSpec, where: str) -> tuple[str, int]:
     """The torchmetrics task of an output and its class count, from its activation and shape.
 
     Raises:
@@ -56,15 +56,15 @@ def task_of(activation: str, spec: TensorSpec, where: str = "the output's loss")
     return "regression", width
 
 
-def output_metrics(metrics: Sequence[str] | Mapping[str, Any] | None, activation: str,
-                   spec: TensorSpec, where: str, loss: str | None = None) -> tm.MetricCollection:
-    """A collection for one output: short names (`accuracy`, `f1`, `mse`, ...) or `_target_`s.
-    `loss` (the loss's name) lets an error say why the output is read as it is.
+def output_metrics(metrics: Sequence[str] | Mapping[str, Any] | None, task: str, classes: int,
+                   where: str, loss: str | None = None) -> tm.MetricCollection:
+    """A collection for one output of `task` (`task_of`): short names (`accuracy`, `f1`,
+    `mse`, ...) or `_target_`s. `loss` (the loss's name) lets an error say why the output is
+    read as it is.
 
     Raises:
         SpecError: an unknown short name, naming the key and listing the known ones.
     """
-    task, classes = task_of(activation, spec, where)
     known = _REGRESSION if task == "regression" else _classification(task, classes)
     built: dict[str, tm.Metric] = {}
     items = metrics.items() if isinstance(metrics, Mapping) else ((m, None) for m in metrics or [])

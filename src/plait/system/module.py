@@ -104,14 +104,15 @@ class GraphSystem(L.LightningModule):
         # GradNorm measures each output's gradient norm at the last layer all outputs share.
         self._shared = shared_parameters(self.graph) if isinstance(self.loss.balancer, GradNorm) else None
         self._activations = {n: activation_fn(a) for n, a in self.loss.activations.items()}
-        self._tasks = {n: task_of(self.loss.activations[n], graph.output_specs[n], f"model.outputs.{n}.loss")[0]
-                       for n in names}
+        tasks = {n: task_of(self.loss.activations[n], graph.output_specs[n], f"model.outputs.{n}.loss")
+                 for n in names}
+        self._tasks = {n: task for n, (task, _) in tasks.items()}
+        metrics_of = {n: output_metrics(self.outputs[n].get("metrics"), *tasks[n], f"model.outputs.{n}.metrics",
+                                        self.loss.loss_names[n]) for n in names}
         for stage in STAGES:
-            setattr(self, f"{stage}_scores", EpochScores(names, {
-                n: output_metrics(self.outputs[n].get("metrics"), self.loss.activations[n],
-                                  graph.output_specs[n], f"model.outputs.{n}.metrics", self.loss.loss_names[n]
-                                  ).clone(prefix=f"{stage}/{n}/")
-                for n in names}, self.prepare_metric_inputs, stage))
+            setattr(self, f"{stage}_scores", EpochScores(
+                names, {n: metrics_of[n].clone(prefix=f"{stage}/{n}/") for n in names},
+                self.prepare_metric_inputs, stage))
         self.compile_options = compile_options(compile)
         if self.compile_options is not None:
             compile_graph(self.graph, self.compile_options)
