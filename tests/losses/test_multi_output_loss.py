@@ -205,7 +205,25 @@ def test_a_binary_target_outside_0_to_1_is_named_with_its_values(name) -> None:
                        r"probability\), received -1, 2, 3, 4, 5, \.\.\. \(7 of 9 values\)\. Classes numbered "
                        r"0, 1, 2, \.\.\. take cross_entropy, with one head unit per class$"):
         loss.check_targets({"odd": torch.tensor([0, 1, 2, 3, 4, 5, 6, 2, -1])})
-    assert LossSpec("own", nn.BCEWithLogitsLoss(), "sigmoid").target_range is None  # a loss of one's own: any
+    assert LossSpec("own", nn.BCEWithLogitsLoss(), "sigmoid").check_target is None  # a loss of one's own: any
+
+
+def test_a_class_index_outside_the_head_is_named_with_its_values() -> None:
+    """torch meets an index past the last class in a device-side assert on a GPU, naming
+    neither the output nor the value; `ignore_index` (-100 unless given) is let through."""
+    loss = MultiOutputLoss(["word", "tag"], {"word": "cross_entropy",
+                                             "tag": {"name": "cross_entropy", "ignore_index": 0}})
+    loss.check_targets({"word": torch.tensor([[0, 4, -100]]), "tag": torch.tensor([0, 3])}, {"word": 5, "tag": 4})
+    loss.check_targets({"word": torch.eye(5)}, {"word": 5})  # one-hot: the loss checks its shape
+    with pytest.raises(LossError, match=r"^output 'word': loss cross_entropy takes class indices 0 to 4 \(its "
+                                        r"head has 5 units\), received -1, 5, 7 \(3 of 6 values\)$"):
+        loss.check_targets({"word": torch.tensor([[0, 5, -1], [7, 4, -100]])}, {"word": 5})
+    with pytest.raises(LossError, match=r"^output 'tag': loss cross_entropy takes class indices 0 to 3 \(its head "
+                                        r"has 4 units\) or ignore_index 0, received -100 \(1 of 2 values\)$"):
+        loss.check_targets({"tag": torch.tensor([-100, 2])}, {"tag": 4})
+    with pytest.raises(LossError, match=r"^output 'tag': loss cross_entropy takes class indices from 0 or "
+                                        r"ignore_index 0, received -3"):
+        loss.check_targets({"tag": torch.tensor([-3, 2])})  # the head's width not given: negatives only
 
 
 @pytest.mark.filterwarnings("ignore:Using a target size")

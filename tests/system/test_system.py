@@ -157,20 +157,37 @@ def test_a_loss_of_your_own_for_classes_states_its_activation(tmp_path, data, mo
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
 
 
-def test_a_binary_output_on_a_class_column_stops_before_a_step(tmp_path, digits_file):
-    """`odd` (binary_cross_entropy) pointed at the digit column (0-9): refused at the first
-    batch, in fit as in `evaluate`, where torch would have trained on it."""
-    data = FileDataModule(train_path=str(digits_file), inputs={"pixels": PIXELS}, targets={"odd": "digit"},
+def _with_units(graph: dict, block: str, units: int) -> dict:
+    graph["blocks"][block]["units"] = units
+    return graph
+
+
+TARGETS_OUTSIDE = {  # output -> its graph, and the start of the refusal
+    "odd": (spec(odd={"loss": "binary_cross_entropy", "metrics": ["acc"]}),
+            r"^output 'odd': loss binary_cross_entropy takes targets from 0 to 1 \(a label or a probability\), "
+            r"received 2, 3,"),
+    "digit": (_with_units(spec(digit={"loss": "cross_entropy", "metrics": ["acc"]}), "digit_head", 8),
+              r"^output 'digit': loss cross_entropy takes class indices 0 to 7 \(its head has 8 units\), "
+              r"received 8, 9 \(\d+ of 64 values\)$"),
+}
+
+
+@pytest.mark.parametrize("output", list(TARGETS_OUTSIDE))
+def test_a_target_its_loss_cannot_take_stops_before_a_step(tmp_path, digits_file, output):
+    """The digit column (0-9) as the target of a binary output, where torch would have
+    trained on it, or of an 8-class head, where a GPU stops in a device-side assert that
+    names neither: refused at the first batch, in fit as in `evaluate`."""
+    graph, message = TARGETS_OUTSIDE[output]
+    data = FileDataModule(train_path=str(digits_file), inputs={"pixels": PIXELS}, targets={output: "digit"},
                           batch_size=64, seed=0)
-    system = GraphSystem(spec(odd={"loss": "binary_cross_entropy", "metrics": ["acc"]}))
+    system = GraphSystem(graph)
     run = trainer(tmp_path, epochs=1)
-    message = r"^output 'odd': loss binary_cross_entropy takes targets from 0 to 1 \(a label or a probability\), received 2, 3,"
     with pytest.raises(LossError, match=message):
         run.fit(system, data)
     assert run.global_step == 0
     frame = pd.read_parquet(digits_file)
-    with pytest.raises(LossError, match=message):
-        system.evaluate({"pixels": frame[PIXELS].to_numpy(np.float32)}, {"odd": frame["digit"].to_numpy()})
+    with pytest.raises(LossError, match=message.replace(r"\(\d+ of 64 values\)$", "")):
+        system.evaluate({"pixels": frame[PIXELS].to_numpy(np.float32)}, {output: frame["digit"].to_numpy()})
 
 
 def test_a_torchmetrics_metric_by_target_is_logged_and_evaluated(tmp_path, data, digits_file):

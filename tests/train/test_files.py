@@ -106,16 +106,21 @@ def test_missing_file_fails_the_check(compose_cfg, my_csv, capsys, monkeypatch) 
         "a CSV with a header row and at least one data row.")
 
 
-@pytest.mark.slow  # tests/system and tests/losses check the same refusal in process
-def test_a_binary_loss_on_the_class_column_stops_before_anything_is_saved(run, my_csv, tmp_path) -> None:
+@pytest.mark.slow  # tests/system and tests/losses check the same refusals in process
+@pytest.mark.parametrize("overrides, refusal", [
+    (["model.blocks.head.units=1", "model.outputs.label.loss=binary_cross_entropy", "data.dtypes={label: float32}"],
+     "output 'label': loss binary_cross_entropy takes targets from 0 to 1 (a label or a probability), received 2 ("),
+    (["model.blocks.head.units=2"],
+     "output 'label': loss cross_entropy takes class indices 0 to 1 (its head has 2 units), received 2 ("),
+], ids=["binary", "too_few_units"])
+def test_a_target_its_loss_cannot_take_stops_before_anything_is_saved(run, my_csv, tmp_path, overrides,
+                                                                        refusal) -> None:
     """The README's command, its 3-class `species` trained with binary_cross_entropy (as
-    its `data.dtypes` sentence says for a 0/1 target): exit 1 naming the output, the loss and
-    the values, no checkpoint."""
-    result = run([*readme_overrides(my_csv), "model.blocks.head.units=1", "model.outputs.label.loss=binary_cross_entropy",
-                  "data.dtypes={label: float32}"], tmp_path / "run")
+    its `data.dtypes` sentence says for a 0/1 target) or on a 2-unit head: exit 1 naming
+    the output, the loss and the values, no checkpoint."""
+    result = run([*readme_overrides(my_csv), *overrides], tmp_path / "run")
     assert result.returncode == 1, result.stderr[-3000:]
-    assert ("output 'label': loss binary_cross_entropy takes targets from 0 to 1 (a label or a probability), "
-            "received 2 (") in result.stderr
+    assert refusal in result.stderr
     assert "Traceback" not in result.stderr
     assert "You have overridden `on_before_batch_transfer`" not in result.stderr  # Lightning's warning, silenced
     assert not list((tmp_path / "run").rglob("*.ckpt"))

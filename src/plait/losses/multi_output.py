@@ -124,31 +124,30 @@ class MultiOutputLoss(nn.Module):
         self._steps = [(n, s.name, s.fn if n not in self.sample_weights else
                         _weighted(s.per_sample, self.sample_weights[n])) for n, s in zip(names, specs)]
         self.balancer = make_balancer(balancer, names, weights)
-        self.target_ranges = {n: s.target_range for n, s in zip(names, specs) if s.target_range}
+        self._target_checks = {n: s.check_target for n, s in zip(names, specs) if s.check_target}
 
-    def check_targets(self, batch: Any) -> None:
-        """Every target within the range its loss takes (`LossSpec.target_range`): meant for
-        batches still on the CPU, where it costs no device sync.
+    def check_targets(self, batch: Any, columns: Mapping[str, int | None] | None = None) -> None:
+        """Every target's values checked against what its loss takes (`LossSpec.check_target`):
+        meant for batches still on the CPU, where it costs no device sync.
+
+        Args:
+            batch: a batch dict; outputs without a target in it are skipped.
+            columns: each output's last dimension (its classes); where it is not given, a
+                class index is checked only for being negative.
 
         Raises:
-            LossError: naming the output, its loss, the range and values outside it.
+            LossError: naming the output, its loss, what it takes and the values it received.
         """
         if not isinstance(batch, Mapping):
             return
-        for name, (low, high) in self.target_ranges.items():
+        columns = columns or {}
+        for name, check in self._target_checks.items():
             target = batch.get(name)
             if not isinstance(target, Tensor) or not target.numel():
                 continue
-            smallest, largest = torch.aminmax(target.detach())
-            if not (smallest < low or largest > high):  # NaN passes: the loss check names it
-                continue
-            outside = target[(target < low) | (target > high)]
-            values = torch.unique(outside).tolist()
-            shown = ", ".join(f"{v:.8g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
-            raise LossError(f"output {name!r}: loss {self.loss_names[name]} takes targets from {low:g} "
-                            f"to {high:g} (a label or a probability), received {shown} "
-                            f"({outside.numel()} of {target.numel()} values). Classes numbered "
-                            "0, 1, 2, ... take cross_entropy, with one head unit per class")
+            wrong = check(target.detach(), columns.get(name))
+            if wrong:
+                raise LossError(f"output {name!r}: loss {self.loss_names[name]} {wrong}")
 
     def forward(self, outputs: Any, targets: Any,
                 shared_params: Sequence[Tensor] | None = None) -> tuple[Tensor, dict[str, Tensor]]:

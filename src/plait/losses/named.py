@@ -57,15 +57,18 @@ class LossSpec:
         activation: `softmax`, `sigmoid` or `identity`, applied at prediction.
         per_sample: `per_sample(logits, target) -> (B,)`, each example's loss, for
             weighting examples (`sample_weight`); None where the loss cannot give it.
-        target_range: `(low, high)`, the values its targets may take, checked on every
-            batch before it reaches the device; None: any.
+        check_target: `check_target(target, columns) -> None` where the target's values
+            fit the loss, else what it takes and what it received (`columns`: the output's
+            last dimension, None where unknown). Run on every batch before it reaches the
+            device, where a bad value would train silently or stop in a device-side
+            assert; None: any value.
     """
 
     name: str
     fn: LossFn
     activation: str = "identity"
     per_sample: LossFn | None = None
-    target_range: tuple[float, float] | None = None
+    check_target: Callable[[Tensor, int | None], str | None] | None = None
 
     def __post_init__(self) -> None:
         activation_fn(self.activation)
@@ -153,23 +156,68 @@ class _CrossEntropy(_Elementwise):
                         f"{shape_text(target.shape)}")
 
 
-# name -> (torch function whose keyword arguments it takes, loss, activation, target range)
-_NAMED: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor], str, tuple[float, float] | None]] = {}
+def _values(values: Tensor, of: int) -> str:
+    """The distinct values of those found wrong, at most five, and how many there were."""
+    found = torch.unique(values).tolist()
+    shown = ", ".join(f"{v:.8g}" for v in found[:5]) + (", ..." if len(found) > 5 else "")
+    return f"{shown} ({values.numel()} of {of} values)"
+
+
+class _Probabilities:
+    """A binary target is a label (0 or 1) or a probability: torch takes any number, silently."""
+
+    def __init__(self, **_: Any) -> None:  # the loss's keyword arguments change nothing here
+        pass
+
+    def __call__(self, target: Tensor, columns: int | None) -> str | None:
+        smallest, largest = torch.aminmax(target)
+        if not (smallest < 0 or largest > 1):  # NaN passes: the loss check names it
+            return None
+        return (f"takes targets from 0 to 1 (a label or a probability), received "
+                f"{_values(target[(target < 0) | (target > 1)], target.numel())}. Classes numbered "
+                "0, 1, 2, ... take cross_entropy, with one head unit per class")
+
+
+class _ClassIndices:
+    """A class index names one of the head's units (or is `ignore_index`). On a GPU torch
+    meets any other in a device-side assert that names neither the output nor the value."""
+
+    def __init__(self, ignore_index: int = -100, **_: Any) -> None:
+        self.ignore_index = ignore_index
+
+    def __call__(self, target: Tensor, columns: int | None) -> str | None:
+        if target.is_floating_point() or target.dtype == torch.bool:  # probabilities: the loss
+            return None                                                # checks their shape
+        high = columns if columns is not None else torch.iinfo(torch.int64).max
+        smallest, largest = torch.aminmax(target)
+        if smallest >= 0 and largest < high:
+            return None
+        wrong = ((target < 0) | (target >= high)) & (target != self.ignore_index)
+        if not wrong.any():
+            return None
+        expected = f"0 to {columns - 1} (its head has {columns} units)" if columns is not None else "from 0"
+        skipped = f" or ignore_index {self.ignore_index}" if self.ignore_index != -100 else ""
+        return f"takes class indices {expected}{skipped}, received {_values(target[wrong], target.numel())}"
+
+
+TargetCheck = type[_Probabilities] | type[_ClassIndices]
+# name -> (torch function whose keyword arguments it takes, loss, activation, the target check,
+# built with the same keyword arguments)
+_NAMED: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor], str, TargetCheck | None]] = {}
 
 
 def _add(names: list[str], torch_fn: Callable[..., Tensor], activation: str,
-         make: type[_Elementwise] = _Elementwise, target_range: tuple[float, float] | None = None) -> None:
+         make: type[_Elementwise] = _Elementwise, check: TargetCheck | None = None) -> None:
     for name in names:
-        _NAMED[name] = (torch_fn, make(name, torch_fn), activation, target_range)
+        _NAMED[name] = (torch_fn, make(name, torch_fn), activation, check)
 
 
 # Keras's names (the seeds' `binary_crossentropy`, ...) are aliases: they take logits here too.
 _add(["cross_entropy", "categorical_crossentropy", "sparse_categorical_crossentropy"],
-     F.cross_entropy, "softmax", _CrossEntropy)
-# A binary target is a label (0 or 1) or a probability: torch takes any number, silently.
+     F.cross_entropy, "softmax", _CrossEntropy, _ClassIndices)
 _add(["binary_cross_entropy", "binary_crossentropy"], F.binary_cross_entropy_with_logits, "sigmoid",
-     target_range=(0.0, 1.0))
-_add(["multilabel"], F.binary_cross_entropy_with_logits, "sigmoid", target_range=(0.0, 1.0))
+     check=_Probabilities)
+_add(["multilabel"], F.binary_cross_entropy_with_logits, "sigmoid", check=_Probabilities)
 _add(["mse", "mean_squared_error"], F.mse_loss, "identity")
 _add(["mae", "l1", "mean_absolute_error"], F.l1_loss, "identity")
 _add(["huber"], F.huber_loss, "identity")
@@ -191,7 +239,7 @@ def named_loss(name: str, **kwargs: Any) -> LossSpec:
     if name not in _NAMED:
         raise LossError(f"unknown loss {name!r}: expected one of {list(LOSS_NAMES)}, "
                         "or a callable loss(logits, target)")
-    torch_fn, fn, activation, target_range = _NAMED[name]
+    torch_fn, fn, activation, check = _NAMED[name]
     if "reduction" in kwargs:
         raise LossError(f"loss {name} takes no argument 'reduction': every output's loss is "
                         "the mean, a scalar the balancer can weight")
@@ -202,7 +250,7 @@ def named_loss(name: str, **kwargs: Any) -> LossSpec:
         raise LossError(f"loss {name} takes no argument {unknown[0]!r}: expected any of {allowed}")
     bound = _Bound(fn, kwargs)
     return LossSpec(name, bound, activation, per_sample=partial(bound, reduction="none"),
-                    target_range=target_range)
+                    check_target=check(**kwargs) if check else None)
 
 
 class _Bound:

@@ -81,7 +81,7 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
         weight = torch.ones(rows) if sample_weight is None else torch.as_tensor(sample_weight).float()
         columns.update({key: weight for key in set(system.loss.sample_weights.values())})
     _check_rows(columns, "evaluate")
-    system.loss.check_targets(columns)
+    system.loss.check_targets(columns, system.output_columns)
     with _eval_mode(system):
         return _scores(system, _batches(columns, batch_size, _device(system)))
 

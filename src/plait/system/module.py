@@ -107,6 +107,7 @@ class GraphSystem(L.LightningModule):
         tasks = {n: task_of(self.loss.activations[n], graph.output_specs[n], f"model.outputs.{n}.loss")
                  for n in names}
         self._tasks = {n: task for n, (task, _) in tasks.items()}
+        self.output_columns = {n: columns for n, (_, columns) in tasks.items()}  # classes, for target checks
         metrics_of = {n: output_metrics(self.outputs[n].get("metrics"), *tasks[n], f"model.outputs.{n}.metrics",
                                         self.loss.loss_names[n]) for n in names}
         for stage in STAGES:
@@ -304,7 +305,7 @@ class GraphSystem(L.LightningModule):
         when predicting: no loss reads them). A DataModule's own hook of this name replaces
         this one, and the check with it."""
         if not self.trainer.predicting:
-            self.loss.check_targets(batch)
+            self.loss.check_targets(batch, self.output_columns)
         return batch
 
     def configure_optimizers(self) -> Any:
