@@ -14,6 +14,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from tests.fast_step import CONF, FAST
 
+from plait.graph import module_name
 from plait.train import check, train
 from plait.train.errors import ConfigError
 
@@ -102,17 +103,35 @@ def test_posts_book_is_the_books_network(tmp_path: Path):
     assert cnn.channels == (128, 256, 256, 256, 256) and cnn.pool_after == (0, 2)
 
 
-@pytest.mark.slow  # 16 s; Python graphs train, save and reload in the default suite
+def test_a_python_graph_built_again_in_one_process_names_its_blocks_alike(tmp_path: Path):
+    """Hydra runs a sweep's jobs one after another in one process: each job's graph names
+    its blocks as the first did (`lstm_encoder`, not `lstm_encoder_1`), so a block's
+    `param_groups` entry holds in every job and one job's weights load into another's."""
+    first, again = (_checked_graph(tmp_path / str(i), "experiment=headline_python") for i in range(2))
+    assert list(again.blocks) == list(first.blocks) == ["embedding", "lstm_encoder", "dense", "concat", "mlp",
+                                                        "dense_1"]
+    assert module_name(again) == "graph"
+    again.load_state_dict(first.state_dict())
+
+
+@pytest.mark.slow  # 30 s; Python graphs train, save and reload in the default suite
 def test_a_sweep_over_a_python_graph_builders_argument(plait_cache: Path, tmp_path: Path):
-    """`model.graph` names a Python function; a multirun varies its arguments, and each run's
-    checkpoint reloads in a process that never saw the config."""
+    """`model.graph` names a Python function; a multirun varies its arguments, each job
+    with the same per-block learning rate, and each run's checkpoint reloads in a process
+    that never saw the config, and tests with `mode=test` in one that builds the graph anew."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "offline"}
     sweep = subprocess.run(
         [sys.executable, "train.py", "-m", "experiment=headline_python", *FAST,
-         "model.graph.lstm_units=8,16", f"paths.data_dir={plait_cache}", f"paths.log_dir={tmp_path}"],
+         "model.graph.lstm_units=8,16", "model.param_groups={lstm_encoder: {lr: 0.0001}}",
+         f"paths.data_dir={plait_cache}", f"paths.log_dir={tmp_path}"],
         cwd=CONF.parent, env=env, capture_output=True, text=True, timeout=600)
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     [folder] = (tmp_path / "headline_python" / "multiruns").iterdir()
+    tested = subprocess.run(
+        [sys.executable, "train.py", "experiment=headline_python", *FAST, "mode=test", "model.graph.lstm_units=16",
+         f"ckpt_path={folder / '1' / 'checkpoints' / 'last.ckpt'}", f"paths.data_dir={plait_cache}",
+         f"paths.log_dir={tmp_path}"], cwd=CONF.parent, env=env, capture_output=True, text=True, timeout=600)
+    assert tested.returncode == 0, tested.stderr[-3000:]
     for job, units in (("0", 8), ("1", 16)):
         code = ("import torch; from plait import load_checkpoint; "
                 f"m = load_checkpoint('{folder / job / 'checkpoints' / 'last.ckpt'}'); "

@@ -7,7 +7,15 @@ import pytest
 import torch
 from torch import nn
 
-from plait.graph import Graph, GraphError, Input, freeze, name_module, symbolic_calls_enabled
+from plait.graph import (
+    Graph,
+    GraphError,
+    Input,
+    freeze,
+    fresh_names,
+    name_module,
+    symbolic_calls_enabled,
+)
 
 
 def mlp_graph() -> Graph:
@@ -130,7 +138,22 @@ def test_named_modules_appear_in_the_graph():
     assert g.output_names == ["head"]
 
 
-def test_a_module_that_needs_long_inputs_gets_a_longer_probe():
+def _tower() -> Graph:
+    x = Input("x", shape=(3,))
+    return Graph(x, nn.Linear(4, 2)(nn.Linear(3, 4)(x)))
+
+
+def test_a_graph_built_again_names_its_blocks_alike_only_inside_fresh_names():
+    """Names count on through the process, as Keras's do; a block's name keys its weights."""
+    first = _tower()
+    with fresh_names():
+        again = _tower()
+    with fresh_names():
+        third = _tower()
+    assert list(again.blocks) == list(third.blocks) == ["linear", "linear_1"]
+    third.load_state_dict(again.state_dict())
+    assert list(_tower().blocks) != list(first.blocks)  # outside: named on
+
     x = Input("tokens", shape=(None, 4))
     deep = nn.Sequential(nn.Conv1d(4, 4, 5), nn.MaxPool1d(5), nn.MaxPool1d(5), nn.MaxPool1d(5), nn.MaxPool1d(5))
     y = deep(Transpose()(x))

@@ -91,6 +91,20 @@ def module_name(module: nn.Module) -> str:
     return name
 
 
+@contextlib.contextmanager
+def fresh_names() -> Iterator[None]:
+    """Modules first named inside are named as in a fresh process: `dense`, `dense_1`, ...,
+    whatever was named before (Keras's `clear_session`, for names alone). A block's name
+    keys its weights in a checkpoint, so a graph built twice in one process (two jobs of a
+    sweep) must be built inside this to load the other's weights."""
+    global _name_counts
+    saved, _name_counts = _name_counts, {}
+    try:
+        yield
+    finally:
+        _name_counts = saved
+
+
 def name_module(module: nn.Module, name: str) -> nn.Module:
     """Give a module the name it shows in graphs, summaries and errors; returns it."""
     if not isinstance(name, str) or not name or "." in name:

@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from plait.callbacks import CheckpointWeights, EpochLine, RandomState, SaveOnInterrupt
-from plait.graph import Graph
+from plait.graph import Graph, fresh_names, module_name
 from plait.system import GraphSystem
 from plait.train.csv_logger import CSVLogger
 from plait.train.errors import ConfigError
@@ -70,7 +70,9 @@ def build_system(cfg: DictConfig) -> GraphSystem:
 
 
 def python_graph(builder: Mapping[str, Any]) -> Graph:
-    """The graph a `{_target_: package.module.function, <argument>: ...}` builder returns.
+    """The graph a `{_target_: package.module.function, <argument>: ...}` builder returns,
+    its blocks named as in a fresh process, so that every job of a sweep run in one process
+    names them alike and a checkpoint of one loads into the graph another process builds.
 
     Raises:
         ConfigError: the builder is not a `_target_` config, or returns no `Graph`.
@@ -78,7 +80,10 @@ def python_graph(builder: Mapping[str, Any]) -> Graph:
     if not isinstance(builder, Mapping) or "_target_" not in builder:
         raise ConfigError(f"model.graph: expected {{_target_: <function returning a plait Graph>, "
                           f"<argument>: ...}}, received {_plain(builder)!r}")
-    graph = instantiate(builder)
+    with fresh_names():
+        graph = instantiate(builder)
+        if isinstance(graph, Graph):
+            module_name(graph)  # the graph's own name too: `graph`, not `graph_1`
     if not isinstance(graph, Graph):
         raise ConfigError(f"model.graph: {builder['_target_']} returned a {type(graph).__name__}, "
                           "expected a plait Graph (Graph(inputs, outputs))")
