@@ -6,7 +6,7 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from tests.spec.user_blocks import Apply, Gate, Halved, Lookup
+from tests.spec.user_blocks import Apply, DropoutHead, Gate, Halved, Lookup, Scaled, Tempered
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -33,6 +33,29 @@ def test_arguments_kept_changed_are_caught_by_building_the_class_again():
     with pytest.raises(GraphError, match=r"block 'halved' .*recovered from its attributes \(size=2\) "
                        r"build Halved\( \(linear\): Linear\(in_features=2, .*not Halved"):
         graph.to_spec()
+
+
+def test_a_module_kept_under_a_float_arguments_name_is_caught_by_building_the_class_again():
+    """`dropout=0.1` kept as `nn.Dropout(0.1)`: the module is tried as the argument (a copy on
+    the meta device), where it once was taken on trust and the checkpoint failed to load."""
+    head = DropoutHead(3)
+    graph = one_block(head, "head")
+    with pytest.raises(GraphError, match=r"block 'head' \(tests\.spec\.user_blocks\.DropoutHead\): the arguments "
+                       r"recovered from its attributes \(features=3, dropout=Dropout\(p=0\.1, inplace=False\)\) "
+                       r"do not build it again \(TypeError: "):
+        graph.to_spec()
+    assert head.linear.weight.device.type == "cpu"  # the user's module untouched
+
+
+def test_a_value_derived_from_an_argument_and_kept_under_its_name_is_caught():
+    """`temperature=4.0` kept as 2.0 builds a module of the same repr and weights that
+    divides by 1.41: it would reload predicting otherwise, silently."""
+    graph = one_block(Tempered(3, temperature=4.0), "tempered")
+    with pytest.raises(GraphError, match=r"block 'tempered' .*: its attribute 'temperature' holds 2\.0, but built "
+                       r"with temperature=2\.0 it holds 1\.414.*: the attribute is not the argument it was "
+                       r"built with; give the class a `get_config\(\)`"):
+        graph.to_spec()
+    one_block(Scaled(nn.Linear(3, 3), factor=4.0), "scaled").to_spec()  # kept as given: described
 
 
 def test_a_class_defined_inside_a_function_cannot_be_imported():

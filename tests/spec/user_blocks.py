@@ -112,3 +112,31 @@ class Halved(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x)
+
+
+class DropoutHead(nn.Module):
+    """Keeps its float argument `dropout` as the Dropout module it builds from it, so the
+    attribute of that name is no constructor argument."""
+
+    def __init__(self, features: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.features = features
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(features, features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.dropout(x))
+
+
+class Tempered(nn.Module):
+    """Keeps a value derived from `temperature` under that name: building it again from its
+    attributes gives another module with the same repr and weights."""
+
+    def __init__(self, features: int, temperature: float = 2.0) -> None:
+        super().__init__()
+        self.features = features
+        self.temperature = temperature ** 0.5
+        self.linear = nn.Linear(features, features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) / self.temperature

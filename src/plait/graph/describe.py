@@ -15,6 +15,7 @@ Arguments come, in this order of trust, from:
 
 from __future__ import annotations
 
+import copy
 import inspect
 import sys
 from collections.abc import Mapping
@@ -158,20 +159,24 @@ def _attribute(module: nn.Module, name: str) -> tuple[bool, Any]:
 
 
 def check_rebuild(module: nn.Module, target: Target, cls: type) -> None:
-    """Build `cls` from `target` on the meta device; it must equal `module` in repr and weights.
+    """Build `cls` from `target` on the meta device; it must equal `module` in repr and
+    weights, and keep the recovered arguments under their names.
 
-    Only where the arguments hold no modules: a constructor given a module might change
-    that module's weights, and those are the user's.
+    A module among the arguments is given as a copy on the meta device: a constructor may
+    change the weights of a module it is given, and those are the user's.
 
     Raises:
         Undescribable: building fails, or builds something else.
     """
-    values = [*target.args, *target.kwargs.values()]
-    if any(isinstance(v, (nn.Module, Target)) for v in _leaves(values)):
+    if any(isinstance(v, Target) for v in _leaves([*target.args, *target.kwargs.values()])):
+        return
+    try:
+        args, kwargs = _meta_copies((target.args, target.kwargs))
+    except Exception:  # a module that does not copy: the arguments cannot be tried safely
         return
     try:
         with torch.device("meta"):
-            rebuilt = cls(*target.args, **target.kwargs)
+            rebuilt = cls(*args, **kwargs)
     except Exception as err:  # any constructor failure means the arguments are wrong
         raise Undescribable(f"the arguments recovered from its attributes ({_listing(target)}) do "
                             f"not build it again ({type(err).__name__}: {err}); {_GET_CONFIG}") from err
@@ -181,6 +186,35 @@ def check_rebuild(module: nn.Module, target: Target, cls: type) -> None:
         raise Undescribable(f"the arguments recovered from its attributes ({_listing(target)}) build "
                             f"{_one_line(rebuilt)} with weights {rebuilt_shapes}, not "
                             f"{_one_line(module)} with {shapes}; {_GET_CONFIG}")
+    again = target_of(rebuilt).kwargs  # a value derived from an argument, kept under its name
+    for name, value in target.kwargs.items():
+        kept = again.get(name, value)
+        if _is_plain(value) and _is_plain(kept) and kept != value:
+            raise Undescribable(f"its attribute {name!r} holds {value!r}, but built with {name}={value!r} "
+                                f"it holds {kept!r}: the attribute is not the argument it was built "
+                                f"with; {_GET_CONFIG}")
+
+
+def _meta_copies(value: Any) -> Any:
+    """`value` with every module in it copied onto the meta device (its weights not copied)."""
+    if isinstance(value, nn.Module):
+        memo: dict[int, Any] = {}
+        for tensor in [*value.parameters(), *value.buffers()]:
+            empty = torch.empty_like(tensor, device="meta")
+            memo[id(tensor)] = nn.Parameter(empty, tensor.requires_grad) if isinstance(
+                tensor, nn.Parameter) else empty
+        return copy.deepcopy(value, memo)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_meta_copies(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _meta_copies(v) for k, v in value.items()}
+    return value
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def _leaves(value: Any) -> list[Any]:
