@@ -104,3 +104,30 @@ def test_evaluate_gives_the_loss_of_the_predictions(arrays) -> None:
     bce = torch.nn.functional.binary_cross_entropy(odd, torch.as_tensor(targets["odd"]))
     assert scores["test/odd/loss"] == pytest.approx(float(bce), rel=1e-4)
     assert scores["test/loss"] == pytest.approx(scores["test/odd/loss"] + scores["test/size/loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate"])
+@pytest.mark.parametrize("size", [0, -1, 2.5])
+def test_a_batch_size_below_one_is_refused_by_name(arrays, call, size) -> None:
+    given, targets = arrays
+    args = (given,) if call == "predict" else (given, targets)
+    with pytest.raises(ValueError, match=rf"^{call}: batch_size is the rows per forward pass, a whole number "
+                                         rf"from 1; received {size}$"):
+        getattr(two_inputs(), call)(*args, batch_size=size)
+
+
+def test_sample_weight_for_a_model_that_weights_no_examples_is_refused(arrays) -> None:
+    """It would change nothing: the numbers would read as weighted and not be."""
+    inputs, targets = arrays
+    with pytest.raises(ValueError, match=r"^evaluate: sample_weight given, but no output of this model weights "
+                                         r"its examples \(model.outputs.<name>.sample_weight"):
+        two_inputs().evaluate(inputs, targets, sample_weight=np.ones(3))
+
+
+def test_class_indices_as_a_column_evaluate_as_a_vector_does() -> None:
+    """(N, 1) class indices, as the loss takes them, score alike in the metrics."""
+    x = Input("x", shape=(3,))
+    system = GraphSystem(Graph(x, {"label": Dense(4)(x)}), loss="cross_entropy", metrics=["acc", "f1"])
+    rows = np.random.default_rng(0).normal(size=(ROWS, 3)).astype("float32")
+    labels = np.arange(ROWS) % 4
+    assert system.evaluate(rows, labels[:, None]) == system.evaluate(rows, labels)

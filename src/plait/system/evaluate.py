@@ -39,8 +39,9 @@ def predict(system: GraphSystem, inputs: Any, *, batch_size: int = 256) -> dict[
 
     Raises:
         ValueError: inputs that do not name every input, of no rows, or whose numbers of
-            rows differ.
+            rows differ; a batch size below 1.
     """
+    _check_batch_size(batch_size, "predict")
     names = system.graph.input_names
     columns = {n: as_tensor(c, system.graph.input_specs[n].dtype)
                for n, c in _named(inputs, names, "inputs", "predict").items()}
@@ -69,8 +70,14 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
 
     Raises:
         ValueError: inputs or targets that do not name every input and output, of no rows,
-            or whose numbers of rows differ.
+            or whose numbers of rows differ; a batch size below 1; `sample_weight` for a
+            model none of whose outputs takes it.
     """
+    _check_batch_size(batch_size, "evaluate")
+    if sample_weight is not None and not system.loss.sample_weights:
+        raise ValueError("evaluate: sample_weight given, but no output of this model weights its examples "
+                         "(model.outputs.<name>.sample_weight when it was built), so it would change "
+                         "nothing; leave it out")
     names = system.graph.input_names
     columns = {**_named(inputs, names, "inputs", "evaluate"),
                **_named(targets, system.graph.output_names, "targets", "evaluate")}
@@ -127,6 +134,12 @@ def _named(values: Any, names: Sequence[str], what: str, caller: str) -> dict[st
     if len(names) != 1:
         raise ValueError(f"{caller}: one array given as {what}, expected {len(names)}: {list(names)}")
     return {names[0]: values}
+
+
+def _check_batch_size(batch_size: Any, caller: str) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"{caller}: batch_size is the rows per forward pass, a whole number from 1; "
+                         f"received {batch_size!r}")
 
 
 def _check_rows(columns: Mapping[str, Tensor], caller: str) -> None:

@@ -102,7 +102,11 @@ def _no_blocks(name: str, where: str) -> Any:
 def metric_inputs(task: str, prediction: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     """Activated predictions and targets in the form torchmetrics expects for the task."""
     if task == "multiclass":
-        return prediction, target.argmax(-1) if target.is_floating_point() else target
+        if target.is_floating_point():  # one-hot or probabilities
+            return prediction, target.argmax(-1)
+        if target.ndim == prediction.ndim and target.shape[-1] == 1:  # (B, 1) indices, as the loss takes
+            target = target.squeeze(-1)
+        return prediction, target
     if task == "binary":
         return prediction.reshape(target.shape), target.round().long() if target.is_floating_point() else target
     if task == "multilabel":
