@@ -4,12 +4,14 @@ do not fit the graph instead of reading the wrong column or dropping one."""
 
 from __future__ import annotations
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
 
 from plait import Graph, Input
-from plait.blocks import Concat, Dense, Dropout
+from plait.blocks import Concat, Dense, Dropout, Embedding, GlobalAveragePool1D
+from plait.graph import GraphError
 from plait.system import GraphSystem
 
 ROWS = 10
@@ -131,3 +133,31 @@ def test_class_indices_as_a_column_evaluate_as_a_vector_does() -> None:
     rows = np.random.default_rng(0).normal(size=(ROWS, 3)).astype("float32")
     labels = np.arange(ROWS) % 4
     assert system.evaluate(rows, labels[:, None]) == system.evaluate(rows, labels)
+
+
+def _words() -> GraphSystem:
+    text = Input("text", shape=(None,), dtype=torch.long)
+    vectors = Embedding(50, 8)(text)
+    return GraphSystem(Graph(text, {"label": Dense(2)(GlobalAveragePool1D()(vectors))}), loss="cross_entropy")
+
+
+def test_ids_outside_an_embeddings_table_are_refused_by_input_and_block(tmp_path) -> None:
+    """New data tokenized with another vocabulary: predict, evaluate and a Trainer refuse it
+    naming the input, the block and the ids, where torch raised a bare IndexError (and a GPU
+    stops in a device-side assert)."""
+    system = _words()
+    ids = np.array([[1, 2, 49], [3, 50, 0], [77, 4, 5]])
+    message = (r"^input 'text': block 'embedding(_\d+)?' looks up ids 0 to 49 \(a table of 50\), received 50, 77 "
+               r"\(2 of 9 values\): ids from another vocabulary, or a table too small for this data$")
+    with pytest.raises(GraphError, match=message):
+        system.predict(ids)
+    with pytest.raises(GraphError, match=message):
+        system.evaluate(ids, np.array([0, 1, 0]))
+    system.predict(ids.clip(0, 49))  # within the table: predicts
+    rows = [{"text": torch.as_tensor(row), "label": torch.tensor(i % 2)} for i, row in enumerate(ids)]
+    batches = torch.utils.data.DataLoader(rows, batch_size=3)
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    with pytest.raises(GraphError, match=message):
+        trainer.fit(system, batches)
+    assert trainer.global_step == 0

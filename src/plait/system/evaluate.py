@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from plait.system.epoch_stats import EpochScores
+from plait.system.id_inputs import check_ids
 from plait.system.metrics import as_tensor
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def predict(system: GraphSystem, inputs: Any, *, batch_size: int = 256) -> dict[
     columns = {n: as_tensor(c, system.graph.input_specs[n].dtype)
                for n, c in _named(inputs, names, "inputs", "predict").items()}
     _check_rows(columns, "predict")
+    check_ids(columns, system.id_inputs)
     with _eval_mode(system):
         parts = [system.predict_step(batch, 0) for batch in _batches(columns, batch_size, _device(system))]
     outputs = {n: torch.cat([p[n] for p in parts]) for n in system.graph.output_names}
@@ -88,6 +90,7 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
         weight = torch.ones(rows) if sample_weight is None else torch.as_tensor(sample_weight).float()
         columns.update({key: weight for key in set(system.loss.sample_weights.values())})
     _check_rows(columns, "evaluate")
+    check_ids(columns, system.id_inputs)
     system.loss.check_targets(columns, system.output_columns)
     with _eval_mode(system):
         return _scores(system, _batches(columns, batch_size, _device(system)))

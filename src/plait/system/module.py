@@ -22,6 +22,7 @@ from plait.system.compiling import compile_graph, compile_options
 from plait.system.epoch_stats import EpochScores
 from plait.system.evaluate import evaluate as evaluate_arrays
 from plait.system.evaluate import predict as predict_arrays
+from plait.system.id_inputs import check_ids, id_inputs
 from plait.system.metrics import metric_inputs, output_metrics, task_of
 from plait.system.outputs import (
     balancer,
@@ -108,6 +109,7 @@ class GraphSystem(L.LightningModule):
                  for n in names}
         self._tasks = {n: task for n, (task, _) in tasks.items()}
         self.output_columns = {n: columns for n, (_, columns) in tasks.items()}  # classes, for target checks
+        self.id_inputs = id_inputs(graph)
         metrics_of = {n: output_metrics(self.outputs[n].get("metrics"), *tasks[n], f"model.outputs.{n}.metrics",
                                         self.loss.loss_names[n]) for n in names}
         for stage in STAGES:
@@ -301,9 +303,10 @@ class GraphSystem(L.LightningModule):
         return {n: self._activations[n](v) for n, v in self(batch).items()}
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Each target checked against the range its loss takes, while still on the CPU (not
-        when predicting: no loss reads them). A DataModule's own hook of this name replaces
-        this one, and the check with it."""
+        """Each embedding's ids checked against its table, and each target against what its
+        loss takes (not when predicting: no loss reads them), while still on the CPU. A
+        DataModule's own hook of this name replaces this one, and the checks with it."""
+        check_ids(batch, self.id_inputs)
         if not self.trainer.predicting:
             self.loss.check_targets(batch, self.output_columns)
         return batch

@@ -1,0 +1,55 @@
+"""Graph inputs read as ids by an embedding, checked on the CPU before a batch moves.
+
+An id outside the table stops a GPU in a device-side assert and a CPU in an `IndexError`,
+neither naming the input nor the id: new data tokenized with another vocabulary meets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from plait.blocks import Embedding
+from plait.graph import Graph, GraphError, module_name
+
+
+def id_inputs(graph: Graph) -> dict[str, list[tuple[str, int]]]:
+    """Input name -> `(block name, table size)` of each embedding that reads it directly."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    inputs = graph.input_names
+    for step in graph.plan.steps:
+        block = step.block
+        table = block.embedding if isinstance(block, Embedding) else block if isinstance(block, nn.Embedding) else None
+        if table is None:
+            continue
+        for slot in step.reads:
+            if slot < len(inputs):
+                found.setdefault(inputs[slot], []).append((module_name(block), table.num_embeddings))
+    return found
+
+
+def check_ids(batch: Any, tables: Mapping[str, list[tuple[str, int]]]) -> None:
+    """Every id an embedding reads from the batch's inputs lies in its table.
+
+    Raises:
+        GraphError: naming the input, the block, its table's size and the ids outside it.
+    """
+    if not isinstance(batch, Mapping):
+        return
+    for name, readers in tables.items():
+        ids = batch.get(name)
+        if not isinstance(ids, Tensor) or not ids.numel() or ids.is_floating_point():
+            continue
+        smallest, largest = torch.aminmax(ids)
+        for block, size in readers:
+            if smallest >= 0 and largest < size:
+                continue
+            wrong = ids[(ids < 0) | (ids >= size)]
+            found = torch.unique(wrong).tolist()
+            shown = ", ".join(map(str, found[:5])) + (", ..." if len(found) > 5 else "")
+            raise GraphError(f"input {name!r}: block {block!r} looks up ids 0 to {size - 1} (a table of "
+                             f"{size}), received {shown} ({wrong.numel()} of {ids.numel()} values): ids "
+                             "from another vocabulary, or a table too small for this data")
