@@ -1,9 +1,12 @@
 """Every graph error names the node or input and says what was expected and received."""
 
+import logging
+
 import pytest
 import torch
 from torch import nn
 
+from plait.blocks import Dense
 from plait.graph import Graph, GraphError, Input, name_module, topological_order
 
 
@@ -101,3 +104,30 @@ def test_symbolic_tensors_refuse_python_conditions():
     x = Input("x", shape=(3,))
     with pytest.raises(GraphError, match="input 'x' is symbolic"):
         bool(x)
+
+
+def test_a_shared_block_called_on_another_size_names_its_first_call_quietly(caplog):
+    """A Keras user is told the size the layer was built for; torch's log of the failed op
+    on fake tensors (a traceback on stderr) is not shown: the error says it all."""
+    a, b = Input("a", shape=(4,)), Input("b", shape=(5,))
+    dense = name_module(Dense(4), "shared")
+    dense(a)
+    with caplog.at_level(logging.DEBUG), pytest.raises(
+            GraphError, match=r"^node 'shared:1' \(Dense\) cannot be called on input 'b' \(B, 5\) torch.float32 \(its "
+                              r"first call, which sized it, was on input 'a' \(B, 4\) torch.float32\): RuntimeError: "):
+        dense(b)
+    assert not [r for r in caplog.records if "failed while attempting" in r.getMessage()]
+
+
+@pytest.mark.parametrize("use, what", [
+    (lambda a, b: a + b, "Python operators or indexing"), (lambda a, b: 2 * a, "Python operators or indexing"),
+    (lambda a, b: a[:, :2], "Python operators or indexing"), (lambda a, b: torch.relu(a), "torch functions"),
+    (lambda a, b: torch.cat([b, a], 1), "torch functions"),
+])
+def test_operators_and_torch_functions_on_symbolic_tensors_point_to_a_module(use, what):
+    """Keras records `a + b` and `tf.nn.relu(a)` as layers; plait records module calls only,
+    and says so instead of a bare TypeError."""
+    a, b = Input("a", shape=(4,)), Input("b", shape=(4,))
+    with pytest.raises(GraphError, match=rf"input '(a|b)'.* is symbolic.*not {what}.*; use a block "
+                                         r"\(plait.blocks.Add, Multiply, Concat"):
+        use(a, b)

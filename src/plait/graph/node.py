@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import re
 import weakref
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ PROBE_LENGTHS = ((32, 67), (512, 1031), (8192, 16411))
 _node_ids = itertools.count()
 _name_counts: dict[str, int] = {}
 _call_counts: weakref.WeakKeyDictionary[nn.Module, int] = weakref.WeakKeyDictionary()
+_first_calls: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionary()  # its inputs, shown
 
 
 @dataclass(eq=False)
@@ -148,14 +150,21 @@ def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
             module.built = False  # a corrected call builds afresh, not on these sizes
         if isinstance(err, GraphError):
             raise GraphError(f"{where}: {err}") from err
-        got = ", ".join(f"{x.describe()} {x.spec} {x.dtype}" for x in inbound)
-        raise GraphError(f"{where} cannot be called on {got}: {type(err).__name__}: {err}") from err
+        first = f" (its first call, which sized it, was on {_first_calls[module]})" if module in _first_calls else ""
+        raise GraphError(f"{where} cannot be called on {_shown(inbound)}{first}: {type(err).__name__}: "
+                         f"{err}") from err
+    if not call_index:
+        _first_calls[module] = _shown(inbound)
     _call_counts[module] = call_index + 1
     node = Node(name=name, module=module, call_index=call_index, input_specs=specs,
                 output_specs=out_specs, connected_to=[label(x) for x in inbound],
                 arguments=arguments, output_tree=output_tree, inbound=inbound)
     outputs = [SymbolicTensor(spec, node=node, index=i) for i, spec in enumerate(out_specs)]
     return pytree.tree_unflatten(outputs, output_tree)
+
+
+def _shown(inbound: list[SymbolicTensor]) -> str:
+    return ", ".join(f"{x.describe()} {x.spec} {x.dtype}" for x in inbound)
 
 
 def label(tensor: SymbolicTensor) -> str:
@@ -219,7 +228,7 @@ def _runs(module: nn.Module, arguments: Arguments, specs: list[TensorSpec],
 
 def _probe(module: nn.Module, arguments: Arguments, specs: list[TensorSpec], batch: int,
            length: int) -> tuple[list, pytree.TreeSpec]:
-    with torch.no_grad(), _eval_mode(module):
+    with torch.no_grad(), _eval_mode(module), _quiet_fake_tensors():
         try:
             with FakeTensorMode(allow_non_fake_inputs=True):
                 fakes = [torch.empty(s.sizes(batch, length), dtype=s.dtype) for s in specs]
@@ -236,6 +245,19 @@ def _shape_only(x: Any) -> Any:
     if isinstance(x, torch.Tensor):
         return torch.empty(x.shape, dtype=x.dtype, device="meta")
     return x
+
+
+@contextlib.contextmanager
+def _quiet_fake_tensors() -> Iterator[None]:
+    """torch logs a traceback of any op that fails on fake tensors before raising; the
+    error is raised on to the caller, which names the node, so the log is only noise."""
+    logger = logging.getLogger("torch._subclasses.fake_tensor")
+    was = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was
 
 
 @contextlib.contextmanager

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import torch
+import torch.utils._pytree as pytree
 
 from plait.graph.errors import GraphError
 
@@ -166,6 +167,26 @@ class SymbolicTensor:
         raise GraphError(
             f"{self.describe()} is symbolic: it has no value, so it cannot be used in a Python condition"
         )
+
+    def _not_recorded(self, *_: Any) -> NoReturn:
+        raise GraphError(f"{self.describe()} is symbolic: a graph records calls of modules, not Python "
+                         f"operators or indexing on its tensors; {_USE_A_MODULE}")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _not_recorded
+    __matmul__ = __rmatmul__ = __pow__ = __neg__ = __getitem__ = _not_recorded
+    __iter__ = None  # not iterable (else Python would iterate through __getitem__)
+
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> NoReturn:
+        """A torch function given a symbolic tensor (`torch.relu(x)`) is refused by name."""
+        symbolic = next(a for a in pytree.tree_leaves((args, kwargs or {})) if isinstance(a, SymbolicTensor))
+        name = getattr(func, "__name__", repr(func))
+        raise GraphError(f"torch.{name} called on {symbolic.describe()}, which is symbolic: a graph records "
+                         f"calls of modules, not torch functions; {_USE_A_MODULE}")
+
+
+_USE_A_MODULE = ("use a block (plait.blocks.Add, Multiply, Concat, Dense(activation=...)) or a torch "
+                 "module (nn.ReLU()), or a module of your own doing it in forward")
 
 
 def Input(name: str | None = None, *, shape: tuple[int | None, ...] | list,
