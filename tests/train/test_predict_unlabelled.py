@@ -141,3 +141,18 @@ def test_predicts_arrays_without_targets(checkpoint, compose_cfg, tmp_path) -> N
     run_mode(cfg)
     table = pd.read_csv(tmp_path / "predictions.csv")
     assert list(table.columns) == ["label_0", "label_1", "label_2", "label_class"] and len(table) == 5
+
+
+def test_a_limited_test_split_predicts_with_the_ids_of_the_rows_it_keeps(tmp_path) -> None:
+    """`data.limit` cuts the test split predicted without `predict_path`: the table's ids
+    are those of the rows kept, in their order (the ids of every row were dropped before)."""
+    frame = _people(60, 2)
+    frame.insert(0, "id", [f"r{i}" for i in range(60)])
+    frame["species"] = np.arange(60) % 3
+    frame.to_csv(tmp_path / "my.csv", index=False)
+    data = FileDataModule(train_path=str(tmp_path / "my.csv"), inputs={"features": COLUMNS},
+                          targets={"label": "species"}, batch_size=4, limit=5, seed=0)
+    data.setup("predict")
+    features = np.concatenate([b["features"].numpy() for b in data.predict_dataloader()])
+    assert len(features) == len(data.predict_ids) == 5
+    np.testing.assert_allclose(frame.set_index("id").loc[data.predict_ids, COLUMNS].to_numpy(), features, rtol=1e-6)

@@ -162,10 +162,14 @@ class DictDataModule(L.LightningDataModule):
             self.splits = {name: self._limited(ds, name) for name, ds in self.build_splits().items()}
 
     def _limited(self, dataset: Dataset, name: str) -> Dataset:
-        if self.limit is None or self.limit >= len(dataset):
-            return dataset
-        keep = take_limit(np.arange(len(dataset)), self.limit, self.seed + SPLITS.index(name))
-        return torch.utils.data.Subset(dataset, keep.tolist())
+        keep = self._kept_rows(name, len(dataset))
+        return dataset if keep is None else torch.utils.data.Subset(dataset, keep.tolist())
+
+    def _kept_rows(self, name: str, rows: int) -> np.ndarray | None:
+        """The rows of split `name` that `limit` keeps, in order; None: every row."""
+        if self.limit is None or self.limit >= rows:
+            return None
+        return take_limit(np.arange(rows), self.limit, self.seed + SPLITS.index(name))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

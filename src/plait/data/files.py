@@ -165,8 +165,11 @@ class FileDataModule(DictDataModule):
 
     @property
     def predict_ids(self) -> np.ndarray | None:
-        """Each predicted row's id, in `predict_dataloader`'s order; None without an id column."""
-        return self.ids.get(self.predict_split)
+        """Each predicted row's id, in `predict_dataloader`'s order (the rows `limit` keeps of
+        the test split); None without an id column."""
+        ids = self.ids.get(self.predict_split)
+        keep = None if ids is None else self._kept_rows(self.predict_split, len(ids))
+        return ids if keep is None else ids[keep]
 
     def _loader(self, name: str, *, shuffle: bool) -> DataLoader | list:
         if self.splits and name not in self.splits:
@@ -175,9 +178,9 @@ class FileDataModule(DictDataModule):
                             f"there is no {source} to cut it from (data.train_path).")
         return super()._loader(name, shuffle=shuffle)
 
-    def _limited(self, dataset: Dataset, name: str) -> Dataset:
+    def _kept_rows(self, name: str, rows: int) -> np.ndarray | None:
         # Every row of a file to predict on is predicted; `limit` cuts the training splits.
-        return dataset if name == "predict" else super()._limited(dataset, name)
+        return None if name == "predict" else super()._kept_rows(name, rows)
 
 
 def _numpy_dtype(name: str, key: str, owner: str) -> np.dtype:
