@@ -94,15 +94,17 @@ def test_predict_writes_activated_outputs(trained, run, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_train_py_in_predict_mode_writes_what_predict_py_writes(trained, run, tmp_path) -> None:
-    """The README: "the same: python train.py experiment=vqa mode=predict ckpt_path=..."."""
+    """The README: "the same predictions: python train.py experiment=vqa mode=predict
+    ckpt_path=...", taking `+table=parquet` where predict.py takes `table=parquet`."""
     run_dir, _ = trained
     last = run_dir / "checkpoints" / "last.ckpt"
-    for script, args, folder in (("predict.py", [], "predict_py"), ("train.py", ["mode=predict"], "train_py")):
+    for script, args, folder in (("predict.py", [], "predict_py"),
+                                 ("train.py", ["mode=predict", "+table=parquet"], "train_py")):
         result = run(["experiment=digits", *args, f"ckpt_path={last}"], tmp_path / folder, script=script)
         assert result.returncode == 0, result.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "train_py" / "predictions.npz")["digit"],
                                   np.load(tmp_path / "predict_py" / "predictions.npz")["digit"])
-    assert (tmp_path / "train_py" / "predictions.csv").is_file()
+    assert (tmp_path / "train_py" / "predictions.parquet").is_file()
 
 
 def test_train_returns_the_optimized_metric(compose_cfg, tmp_path) -> None:
