@@ -4,6 +4,7 @@ graphs with a bidirectional GRU, TimeDistributed over frames, a per-step output.
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from plait import Graph, Input
 from plait.blocks import (
@@ -50,6 +51,13 @@ def frames_and_steps() -> GraphSystem:
     tags = TimeDistributed(Dense(2))(words)
     graph = Graph([frames, question], {"answer": answer, "tags": tags})
     return GraphSystem(graph, loss={"answer": "cross_entropy", "tags": "mse"})
+
+
+class ExportsDifferently(nn.Module):
+    """A block that computes something else while torch exports it: what the check must catch."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0.01 if torch.compiler.is_exporting() else x
 
 
 GRAPHS = {"masked_lstm": masked_lstm, "shared_nested_gru": shared_nested_gru,

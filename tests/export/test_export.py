@@ -10,7 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from tests.export.graphs import GRAPHS, masked_lstm, padded_inputs
+from tests.export.graphs import GRAPHS, ExportsDifferently, masked_lstm, padded_inputs
 from torch import nn
 
 import plait
@@ -92,13 +92,6 @@ def test_a_checkpoint_path_exports_and_the_model_is_left_as_it_was(tmp_path) -> 
                                atol=1e-6)
 
 
-class ExportsDifferently(nn.Module):
-    """A block that computes something else while torch exports it: what the check must catch."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + 0.01 if torch.compiler.is_exporting() else x
-
-
 @pytest.mark.parametrize("fmt", ["onnx", "torch_export"])
 def test_a_file_that_differs_from_eager_is_an_error_and_is_not_written(fmt, tmp_path) -> None:
     x = Input("x", shape=(3,))
@@ -112,15 +105,18 @@ def test_a_file_that_differs_from_eager_is_an_error_and_is_not_written(fmt, tmp_
     assert path.is_file()
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"format": "tflite"}, r"^format: expected one of \['onnx', 'torch_export'\], received 'tflite'"),
-    ({}, r"^format: not given, and the suffix of .*model\.bin names none"),
-    ({"format": "onnx", "sample": {"text": np.ones((2, 3), dtype=np.int64)}},
-     r"^sample: has no \['meta'\]; the model's inputs are \['text', 'meta'\]"),
+@pytest.mark.parametrize(("name", "kwargs", "message"), [
+    ("model.onnx", {"format": "tflite"},
+     r"^format: expected one of \['onnx', 'torch_export'\], received 'tflite'"),
+    ("model.bin", {}, r"^path: expected a file ending in \.onnx \(format onnx\) or \.pt2 \(format "
+                      r"torch_export\), received .*model\.bin$"),
+    ("model.onnx", {"sample": {"text": np.ones((2, 3), dtype=np.int64)}},
+     r"^export: sample lack \['meta'\]; expected \['text', 'meta'\], received \['text'\]"),
 ])
-def test_bad_arguments_are_named(kwargs, message, tmp_path) -> None:
+def test_bad_arguments_are_named(name, kwargs, message, tmp_path) -> None:
     with pytest.raises(ExportError, match=message):
-        plait.export(masked_lstm(), tmp_path / "model.bin", **kwargs)
+        plait.export(masked_lstm(), tmp_path / name, **kwargs)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_graph_knows_no_activations(tmp_path) -> None:

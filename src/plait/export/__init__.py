@@ -5,8 +5,9 @@ The ONNX packages are an optional extra (`pip install 'plait[onnx]'`), imported 
 `format="onnx"`; this package imports torch alone.
 """
 
-from plait.export.api import ATOL, FORMATS, ROWS, RTOL, ExportReport, export
+from plait.export.api import ATOL, ROWS, RTOL, ExportReport, export
 from plait.export.errors import ExportError, ExportMismatch
+from plait.export.output import FORMATS
 from plait.export.serving import ServingModule, serving_module
 
 __all__ = ["ATOL", "FORMATS", "ROWS", "RTOL", "ExportError", "ExportMismatch", "ExportReport",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +17,11 @@ from torch import Tensor
 from plait.export.check import compare
 from plait.export.errors import ExportError, ExportMismatch
 from plait.export.inputs import as_inputs, at_least_two_rows, dynamic_axes, dynamic_shapes, longer
+from plait.export.output import output_format, staged
 from plait.export.quiet import quiet
 from plait.export.serving import ServingModule, exportable, serving_module
 from plait.graph import Graph
 
-FORMATS = {"onnx": ".onnx", "torch_export": ".pt2"}
 RUNTIMES = {"onnx": "onnxruntime", "torch_export": "torch.export.load"}
 ATOL = 1e-4
 RTOL = 1e-4
@@ -60,7 +59,7 @@ class ExportReport:
 
 
 def export(model: Any, path: str | os.PathLike[str], *, format: str | None = None,
-           activation: bool = True, sample: Mapping[str, Any] | None = None, rows: int = ROWS,
+           activation: bool = True, sample: Any = None, rows: int = ROWS,
            atol: float = ATOL, rtol: float = RTOL, sample_name: str = "the sample") -> ExportReport:
     """Write `model`'s graph to `path` as ONNX or a `torch.export` program, then check it.
 
@@ -68,16 +67,20 @@ def export(model: Any, path: str | os.PathLike[str], *, format: str | None = Non
     dimension of an input (a sequence's length) are dynamic. After writing, the file is
     run (onnxruntime, or `torch.export.load`) on the first `rows` rows of `sample`, and on
     them again with every dynamic dimension 5 steps longer (padded with zeros), and compared
-    with the eager model value by value. The file appears at `path` only if every check passes.
+    with the eager model value by value; an eager output that holds NaN fails the check.
+    The file appears at `path` only if every check passes: it is written under a temporary
+    name beside `path`, then renamed, replacing a file of the same suffix already there.
 
     Args:
         model: a `GraphSystem`, a plait `Graph` (with `activation=False`) or a checkpoint path.
-        path: the file to write (`.onnx`, `.pt2`).
+        path: the file to write: `.onnx` for `onnx`, `.pt2` for `torch_export`; not a
+            folder, nor the checkpoint `model` names.
         format: `onnx` or `torch_export`; None: from the suffix of `path`.
         activation: apply each output's activation (softmax, sigmoid), as `predict` does;
             False writes the logits.
-        sample: real inputs by name (arrays or tensors) to check on; random inputs if None.
-        rows: how many rows of `sample` to check on.
+        sample: real inputs to check on, arrays or tensors as `predict` takes them: a dict by
+            input name, a list in input order, or one; random inputs if None.
+        rows: how many rows of `sample` to check on, at least 1.
         atol: the check's absolute tolerance.
         rtol: the check's tolerance relative to the eager value.
         sample_name: what `sample` is, for the report (`the test split of ...`).
@@ -86,12 +89,14 @@ def export(model: Any, path: str | os.PathLike[str], *, format: str | None = Non
         What was written and how it was checked; `str()` of it is a short report.
 
     Raises:
-        ExportError: an unknown format, the ONNX packages missing (naming the extra), a graph
-            the exporter cannot trace, a sample without an input.
+        ExportError: an unknown format, a `path` whose suffix is not the format's (or is a
+            folder, or the checkpoint exported), the ONNX packages missing (naming the extra),
+            a graph the exporter cannot trace, a sample without an input, `rows` < 1, an
+            eager output that holds NaN on the inputs checked.
         ExportMismatch: the file's outputs differ from the eager model's beyond the tolerance.
     """
     path = Path(path)
-    fmt = _format(format, path)
+    fmt = output_format(path, format, source=model if isinstance(model, (str, Path)) else None)
     write, run = _backend(fmt)
     target = exportable(model, activation)
     with quiet():  # copying a graph copies torch's pytree specs, which warn
@@ -100,24 +105,20 @@ def export(model: Any, path: str | os.PathLike[str], *, format: str | None = Non
     inputs = as_inputs(graph, sample, rows)
     report = ExportReport(path, fmt, _shapes(graph),
                           {n: target.activations.get(n, "identity") for n in graph.output_names})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written and checked in a folder of its own: a file that fails its check never appears.
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as folder:
-        staged = Path(folder) / path.name
+    # Written and checked under a temporary name: a file that fails its check never appears.
+    with staged(path) as staging:
         try:
-            write(module, at_least_two_rows(inputs), dynamic_shapes(graph), staged)
+            write(module, at_least_two_rows(inputs), dynamic_shapes(graph), staging)
         except Exception as err:  # torch raises many kinds; its first line says what failed
             raise ExportError(f"format={fmt}: torch could not export the graph: "
                               f"{_summary(err, 2)}") from err
         where = f"{RUNTIMES[fmt]} on {len(next(iter(inputs.values())))} rows of " + (
             sample_name if sample is not None else "random inputs")
         for checked, what in _checks(graph, inputs, where):
-            difference = _check(module, run, staged, checked, what, atol, rtol)
+            difference = _check(module, run, staging, checked, what, atol, rtol)
             report.checks.append(f"{what}: max |exported - eager| {difference:.2g} "
                                  f"(tolerance {atol:g} + {rtol:g} * |eager|)")
             report.max_difference = max(report.max_difference, difference)
-        for written in Path(folder).iterdir():
-            os.replace(written, path.parent / written.name)
     return report
 
 
@@ -133,24 +134,6 @@ def _check(module: ServingModule, run: Runner, path: Path, inputs: Inputs, what:
     except Exception as err:  # a file that does not run is as wrong as one that differs
         raise ExportMismatch(f"{what}: the exported file does not run: {_summary(err, 3)}") from err
     return compare(_eager(module, inputs), outputs, atol=atol, rtol=rtol, where=what)
-
-
-def _format(format: str | None, path: Path) -> str:
-    """The format named, or the one of `path`'s suffix.
-
-    Raises:
-        ExportError: an unknown format, or none given and the suffix names none.
-    """
-    if format is None:
-        by_suffix = {suffix: name for name, suffix in FORMATS.items()}
-        if path.suffix not in by_suffix:
-            raise ExportError(f"format: not given, and the suffix of {path} names none; give "
-                              f"format= one of {list(FORMATS)} (or a path ending in "
-                              f"{' or '.join(FORMATS.values())})")
-        return by_suffix[path.suffix]
-    if format not in FORMATS:
-        raise ExportError(f"format: expected one of {list(FORMATS)}, received {format!r}")
-    return format
 
 
 def _backend(fmt: str) -> tuple[Callable[..., None], Runner]:

@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.export import Dim
@@ -46,26 +45,37 @@ def dynamic_shapes(graph: Graph) -> dict[str, dict[int, Dim]]:
             for name, axes in dynamic_axes(graph).items()}
 
 
-def as_inputs(graph: Graph, sample: Mapping[str, Any] | None, rows: int) -> dict[str, Tensor]:
-    """The first `rows` rows of `sample` (arrays or tensors by input name) as tensors of the
-    inputs' dtypes, or, without a sample, random inputs of the graph's shapes.
+def as_inputs(graph: Graph, sample: Any, rows: int) -> dict[str, Tensor]:
+    """The first `rows` rows of `sample` as tensors of the inputs' dtypes, or, without a
+    sample, random inputs of the graph's shapes.
+
+    Args:
+        graph: the graph whose inputs these are.
+        sample: arrays or tensors as `predict` takes them: a dict by input name, a list in
+            input order, or one (for a graph of one input); None: random inputs.
+        rows: how many rows to keep (or make), at least 1.
 
     Raises:
-        ExportError: the sample lacks an input, or has no rows.
+        ExportError: `rows` < 1, a sample that does not give every input, or one of no rows.
     """
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise ExportError(f"rows: expected an integer >= 1 (the rows to check on), received {rows!r}")
     if sample is None:
         return random_inputs(graph, rows)
-    missing = [name for name in graph.input_names if name not in sample]
-    if missing:
-        raise ExportError(f"sample: has no {missing}; the model's inputs are {graph.input_names} "
-                          f"(the sample has {sorted(sample)})")
+    # Read as `predict` reads its inputs; imported here, as Lightning loads with plait.system.
+    from plait.system.evaluate import named_arrays
+    from plait.system.metrics import as_tensor
+
+    try:
+        columns = named_arrays(sample, graph.input_names, "sample", "export")
+    except ValueError as err:
+        raise ExportError(str(err)) from None
     inputs = {}
-    for name in graph.input_names:
-        value = sample[name]
-        tensor = value.detach().cpu() if isinstance(value, Tensor) else torch.as_tensor(np.asarray(value))
+    for name, value in columns.items():
+        tensor = as_tensor(value, graph.input_specs[name].dtype).detach().cpu()
         if tensor.dim() == 0 or len(tensor) == 0:
             raise ExportError(f"sample: input '{name}' has no rows (shape {tuple(tensor.shape)})")
-        inputs[name] = tensor[:rows].to(graph.input_specs[name].dtype)
+        inputs[name] = tensor[:rows]
     return inputs
 
 

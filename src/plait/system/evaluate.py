@@ -45,7 +45,7 @@ def predict(system: GraphSystem, inputs: Any, *, batch_size: int = 256) -> dict[
     _check_batch_size(batch_size, "predict")
     names = system.graph.input_names
     columns = {n: as_tensor(c, system.graph.input_specs[n].dtype)
-               for n, c in _named(inputs, names, "inputs", "predict").items()}
+               for n, c in named_arrays(inputs, names, "inputs", "predict").items()}
     _check_rows(columns, "predict")
     check_ids(columns, system.id_inputs)
     with _eval_mode(system):
@@ -81,8 +81,8 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
                          "(model.outputs.<name>.sample_weight when it was built), so it would change "
                          "nothing; leave it out")
     names = system.graph.input_names
-    columns = {**_named(inputs, names, "inputs", "evaluate"),
-               **_named(targets, system.graph.output_names, "targets", "evaluate")}
+    columns = {**named_arrays(inputs, names, "inputs", "evaluate"),
+               **named_arrays(targets, system.graph.output_names, "targets", "evaluate")}
     columns = {n: as_tensor(c, system.graph.input_specs[n].dtype) if n in names else _target(c)
                for n, c in columns.items()}
     if sample_weight is not None or system.loss.sample_weights:
@@ -122,7 +122,7 @@ def _scores(system: GraphSystem, batches: Iterator[dict[str, Tensor]]) -> dict[s
     return {key: float(value) for key, value in scores.compute().items()}
 
 
-def _named(values: Any, names: Sequence[str], what: str, caller: str) -> dict[str, Any]:
+def named_arrays(values: Any, names: Sequence[str], what: str, caller: str) -> dict[str, Any]:
     """`values` keyed by `names`: a dict (extra keys ignored), a list in order, or one array."""
     if isinstance(values, Mapping):
         missing = [n for n in names if n not in values]
