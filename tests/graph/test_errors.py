@@ -131,3 +131,9 @@ def test_operators_and_torch_functions_on_symbolic_tensors_point_to_a_module(use
     with pytest.raises(GraphError, match=rf"input '(a|b)'.* is symbolic.*not {what}.*; use a block "
                                          r"\(plait.blocks.Add, Multiply, Concat"):
         use(a, b)
+
+
+def test_a_symbolic_tensor_compares_with_a_tensor_by_identity():
+    """`in` and `list.index` over a mixed list work as before torch functions were refused."""
+    x, t = Input("x", shape=(3,)), torch.zeros(3)
+    assert (t == x) is False and (t != x) is True and x not in [t] and t not in [x] and [t, x].index(x) == 1

@@ -154,6 +154,25 @@ def test_a_graph_built_again_names_its_blocks_alike_only_inside_fresh_names():
     third.load_state_dict(again.state_dict())
     assert list(_tower().blocks) != list(first.blocks)  # outside: named on
 
+
+REUSED = nn.Linear(3, 4)  # a block a builder reuses, as a module-level encoder is
+
+
+def _on_reused() -> Graph:
+    x = Input("x", shape=(3,))
+    return Graph(x, {"y": nn.Linear(4, 2)(nn.Linear(4, 4)(REUSED(x)))})
+
+
+def test_a_builder_reusing_a_block_names_a_second_build_as_the_first():
+    """The reused block keeps the name of the build that named it; the new ones skip it."""
+    with fresh_names():
+        first = _on_reused()
+    with fresh_names():
+        again = _on_reused()
+    assert [n.name for n in again.nodes] == [n.name for n in first.nodes]
+    assert list(again.blocks) == list(first.blocks) and len(set(first.blocks)) == 3
+    again.load_state_dict(first.state_dict())
+
     x = Input("tokens", shape=(None, 4))
     deep = nn.Sequential(nn.Conv1d(4, 4, 5), nn.MaxPool1d(5), nn.MaxPool1d(5), nn.MaxPool1d(5), nn.MaxPool1d(5))
     y = deep(Transpose()(x))

@@ -6,7 +6,16 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from tests.spec.user_blocks import Apply, DropoutHead, Gate, Halved, Lookup, Scaled, Tempered
+from tests.spec.user_blocks import (
+    Apply,
+    Calibrated,
+    DropoutHead,
+    Gate,
+    Halved,
+    Lookup,
+    Scaled,
+    Tempered,
+)
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -56,6 +65,14 @@ def test_a_value_derived_from_an_argument_and_kept_under_its_name_is_caught():
                        r"built with; give the class a `get_config\(\)`"):
         graph.to_spec()
     one_block(Scaled(nn.Linear(3, 3), factor=4.0), "scaled").to_spec()  # kept as given: described
+    one_block(Scaled(nn.Linear(3, 3), factor=float("nan")), "nan_factor").to_spec()  # NaN kept as NaN
+
+
+def test_a_constructor_that_reads_its_argument_values_is_described():
+    """Building it again on the meta device cannot read values: no verdict, so described as
+    before the module arguments were tried."""
+    spec = one_block(Calibrated(nn.Linear(3, 3)), "calibrated").to_spec()
+    assert spec["blocks"]["calibrated"]["_target_"] == "tests.spec.user_blocks.Calibrated"
 
 
 def test_a_class_defined_inside_a_function_cannot_be_imported():

@@ -11,7 +11,7 @@ import torch
 
 from plait import Graph, Input
 from plait.blocks import Concat, Dense, Dropout, Embedding, GlobalAveragePool1D
-from plait.graph import GraphError
+from plait.graph import GraphError, name_module
 from plait.system import GraphSystem
 
 ROWS = 10
@@ -109,13 +109,19 @@ def test_evaluate_gives_the_loss_of_the_predictions(arrays) -> None:
 
 
 @pytest.mark.parametrize("call", ["predict", "evaluate"])
-@pytest.mark.parametrize("size", [0, -1, 2.5])
+@pytest.mark.parametrize("size", [0, -1, 2.5, True])
 def test_a_batch_size_below_one_is_refused_by_name(arrays, call, size) -> None:
     given, targets = arrays
     args = (given,) if call == "predict" else (given, targets)
     with pytest.raises(ValueError, match=rf"^{call}: batch_size is the rows per forward pass, a whole number "
                                          rf"from 1; received {size}$"):
         getattr(two_inputs(), call)(*args, batch_size=size)
+
+
+def test_a_numpy_batch_size_is_a_batch_size(arrays) -> None:
+    inputs, targets = arrays
+    system = two_inputs()
+    assert system.evaluate(inputs, targets, batch_size=np.int64(4)) == system.evaluate(inputs, targets)
 
 
 def test_sample_weight_for_a_model_that_weights_no_examples_is_refused(arrays) -> None:
@@ -135,19 +141,25 @@ def test_class_indices_as_a_column_evaluate_as_a_vector_does() -> None:
     assert system.evaluate(rows, labels[:, None]) == system.evaluate(rows, labels)
 
 
-def _words() -> GraphSystem:
+def _words(nested: bool) -> GraphSystem:
     text = Input("text", shape=(None,), dtype=torch.long)
-    vectors = Embedding(50, 8)(text)
-    return GraphSystem(Graph(text, {"label": Dense(2)(GlobalAveragePool1D()(vectors))}), loss="cross_entropy")
+    if nested:  # the embedding inside a shared encoder, a nested graph
+        inner = Input("tokens", shape=(None,), dtype=torch.long)
+        encoder = Graph(inner, GlobalAveragePool1D()(name_module(Embedding(50, 8), "embedding")(inner)))
+        features = encoder(text)
+    else:
+        features = GlobalAveragePool1D()(name_module(Embedding(50, 8), "embedding")(text))
+    return GraphSystem(Graph(text, {"label": Dense(2)(features)}), loss="cross_entropy")
 
 
-def test_ids_outside_an_embeddings_table_are_refused_by_input_and_block(tmp_path) -> None:
-    """New data tokenized with another vocabulary: predict, evaluate and a Trainer refuse it
-    naming the input, the block and the ids, where torch raised a bare IndexError (and a GPU
-    stops in a device-side assert)."""
-    system = _words()
+@pytest.mark.parametrize("nested", [False, True], ids=["embedding", "in_a_nested_graph"])
+def test_ids_outside_an_embeddings_table_are_refused_by_input_and_block(tmp_path, nested) -> None:
+    """New data tokenized with another vocabulary: predict, evaluate and a Trainer (fit and
+    predict) refuse it naming the input, the block and the ids, where torch raised a bare
+    IndexError (and a GPU stops in a device-side assert)."""
+    system = _words(nested)
     ids = np.array([[1, 2, 49], [3, 50, 0], [77, 4, 5]])
-    message = (r"^input 'text': block 'embedding(_\d+)?' looks up ids 0 to 49 \(a table of 50\), received 50, 77 "
+    message = (r"^input 'text': block 'embedding' looks up ids 0 to 49 \(a table of 50\), received 50, 77 "
                r"\(2 of 9 values\): ids from another vocabulary, or a table too small for this data$")
     with pytest.raises(GraphError, match=message):
         system.predict(ids)
@@ -161,3 +173,5 @@ def test_ids_outside_an_embeddings_table_are_refused_by_input_and_block(tmp_path
     with pytest.raises(GraphError, match=message):
         trainer.fit(system, batches)
     assert trainer.global_step == 0
+    with pytest.raises(GraphError, match=message):
+        trainer.predict(system, batches)

@@ -58,12 +58,14 @@ def as_inputs(graph: Graph, sample: Any, rows: int) -> dict[str, Tensor]:
     Raises:
         ExportError: `rows` < 1, a sample that does not give every input, or one of no rows.
     """
-    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+    # Read as `predict` reads its inputs; imported here, as Lightning loads with plait.system.
+    from plait.system.evaluate import is_count, named_arrays
+
+    if not is_count(rows):
         raise ExportError(f"rows: expected an integer >= 1 (the rows to check on), received {rows!r}")
+    rows = int(rows)
     if sample is None:
         return random_inputs(graph, rows)
-    # Read as `predict` reads its inputs; imported here, as Lightning loads with plait.system.
-    from plait.system.evaluate import named_arrays
     from plait.system.metrics import as_tensor
 
     try:

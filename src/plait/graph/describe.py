@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -177,7 +178,9 @@ def check_rebuild(module: nn.Module, target: Target, cls: type) -> None:
     try:
         with torch.device("meta"):
             rebuilt = cls(*args, **kwargs)
-    except Exception as err:  # any constructor failure means the arguments are wrong
+    except Exception as err:  # any constructor failure means the arguments are wrong ...
+        if _on_meta(err):  # ... unless it reads values, which the meta device has none of
+            return
         raise Undescribable(f"the arguments recovered from its attributes ({_listing(target)}) do "
                             f"not build it again ({type(err).__name__}: {err}); {_GET_CONFIG}") from err
     shapes = {k: tuple(v.shape) for k, v in module.state_dict().items()}
@@ -189,7 +192,7 @@ def check_rebuild(module: nn.Module, target: Target, cls: type) -> None:
     again = target_of(rebuilt).kwargs  # a value derived from an argument, kept under its name
     for name, value in target.kwargs.items():
         kept = again.get(name, value)
-        if _is_plain(value) and _is_plain(kept) and kept != value:
+        if _is_plain(value) and _is_plain(kept) and kept != value and not _both_nan(kept, value):
             raise Undescribable(f"its attribute {name!r} holds {value!r}, but built with {name}={value!r} "
                                 f"it holds {kept!r}: the attribute is not the argument it was built "
                                 f"with; {_GET_CONFIG}")
@@ -209,6 +212,15 @@ def _meta_copies(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _meta_copies(v) for k, v in value.items()}
     return value
+
+
+def _on_meta(err: Exception) -> bool:
+    """Whether a constructor failed for running on the meta device (reading a value)."""
+    return isinstance(err, NotImplementedError) or "meta" in str(err)
+
+
+def _both_nan(a: Any, b: Any) -> bool:
+    return isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
 
 
 def _is_plain(value: Any) -> bool:

@@ -39,6 +39,7 @@ PROBE_LENGTHS = ((32, 67), (512, 1031), (8192, 16411))
 
 _node_ids = itertools.count()
 _name_counts: dict[str, int] = {}
+_taken: set[str] | None = None  # inside `fresh_names`: names of the modules called so far
 _call_counts: weakref.WeakKeyDictionary[nn.Module, int] = weakref.WeakKeyDictionary()
 _first_calls: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionary()  # its inputs, shown
 
@@ -50,7 +51,8 @@ class Node:
     Attributes:
         name: the module's name, with `:k` added for its k-th call (k >= 1).
         module: the module called; shared by every node that calls it.
-        call_index: how many times the module had been called symbolically before.
+        call_index: how many times the module had been called symbolically before (since
+            the `fresh_names` scope it is called in began).
         input_specs: specs of the symbolic inputs, flattened in argument order.
         output_specs: specs of the outputs, flattened.
         connected_to: labels of the inbound tensors (input names or producing nodes).
@@ -86,9 +88,10 @@ def module_name(module: nn.Module) -> str:
     name = module.__dict__.get("_plait_name")
     if name is None:
         base = re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", type(module).__name__).lower()
-        count = _name_counts.get(base, 0)
-        _name_counts[base] = count + 1
-        name = base if count == 0 else f"{base}_{count}"
+        while name is None or (_taken is not None and name in _taken):
+            count = _name_counts.get(base, 0)
+            _name_counts[base] = count + 1
+            name = base if count == 0 else f"{base}_{count}"
         module.__dict__["_plait_name"] = name
     return name
 
@@ -98,13 +101,17 @@ def fresh_names() -> Iterator[None]:
     """Modules first named inside are named as in a fresh process: `dense`, `dense_1`, ...,
     whatever was named before (Keras's `clear_session`, for names alone). A block's name
     keys its weights in a checkpoint, so a graph built twice in one process (two jobs of a
-    sweep) must be built inside this to load the other's weights."""
-    global _name_counts
-    saved, _name_counts = _name_counts, {}
+    sweep) must be built inside this to load the other's weights. A module named before and
+    called again inside (a block the builder reuses) keeps its name, which the new modules
+    then skip, and its calls are counted afresh: a second build names its blocks and nodes
+    as the first did."""
+    global _name_counts, _taken, _call_counts
+    saved = _name_counts, _taken, _call_counts
+    _name_counts, _taken, _call_counts = {}, set(), weakref.WeakKeyDictionary()
     try:
         yield
     finally:
-        _name_counts = saved
+        _name_counts, _taken, _call_counts = saved
 
 
 def name_module(module: nn.Module, name: str) -> nn.Module:
@@ -138,6 +145,8 @@ def symbolic_call(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     arguments, inbound = Arguments.split(args, kwargs, SymbolicTensor)
     specs = [x.spec for x in inbound]
     call_index = _call_counts.get(module, 0)
+    if _taken is not None:
+        _taken.add(module_name(module))
     name = module_name(module) + (f":{call_index}" if call_index else "")
     where = f"node '{name}' ({type(module).__name__})"
     lazy = getattr(module, "built", True) is False

@@ -177,14 +177,18 @@ class SymbolicTensor:
     __iter__ = None  # not iterable (else Python would iterate through __getitem__)
 
     @classmethod
-    def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> NoReturn:
-        """A torch function given a symbolic tensor (`torch.relu(x)`) is refused by name."""
+    def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        """A torch function given a symbolic tensor (`torch.relu(x)`) is refused by name;
+        `==` and `!=` against a tensor compare identities, as `in` and `list.index` need."""
+        if func in _IDENTITY_COMPARISONS:
+            return NotImplemented
         symbolic = next(a for a in pytree.tree_leaves((args, kwargs or {})) if isinstance(a, SymbolicTensor))
         name = getattr(func, "__name__", repr(func))
         raise GraphError(f"torch.{name} called on {symbolic.describe()}, which is symbolic: a graph records "
                          f"calls of modules, not torch functions; {_USE_A_MODULE}")
 
 
+_IDENTITY_COMPARISONS = (torch.Tensor.eq, torch.Tensor.ne, torch.Tensor.__eq__, torch.Tensor.__ne__)
 _USE_A_MODULE = ("use a block (plait.blocks.Add, Multiply, Concat, Dense(activation=...)) or a torch "
                  "module (nn.ReLU()), or a module of your own doing it in forward")
 

@@ -9,6 +9,7 @@ weighted total averaged over examples, and each output's metrics, named as logge
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -140,9 +141,14 @@ def named_arrays(values: Any, names: Sequence[str], what: str, caller: str) -> d
 
 
 def _check_batch_size(batch_size: Any, caller: str) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_count(batch_size):
         raise ValueError(f"{caller}: batch_size is the rows per forward pass, a whole number from 1; "
                          f"received {batch_size!r}")
+
+
+def is_count(value: Any) -> bool:
+    """A whole number from 1 (a Python or numpy integer, not a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= 1
 
 
 def _check_rows(columns: Mapping[str, Tensor], caller: str) -> None:

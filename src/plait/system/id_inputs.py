@@ -14,20 +14,28 @@ from torch import Tensor, nn
 
 from plait.blocks import Embedding
 from plait.graph import Graph, GraphError, module_name
+from plait.graph.arguments import LIST, POSITIONAL
 
 
 def id_inputs(graph: Graph) -> dict[str, list[tuple[str, int]]]:
-    """Input name -> `(block name, table size)` of each embedding that reads it directly."""
+    """Input name -> `(block name, table size)` of each embedding that reads it as it is,
+    itself or as the input of a nested graph (a shared encoder)."""
     found: dict[str, list[tuple[str, int]]] = {}
     inputs = graph.input_names
     for step in graph.plan.steps:
         block = step.block
         table = block.embedding if isinstance(block, Embedding) else block if isinstance(block, nn.Embedding) else None
-        if table is None:
+        if table is not None:
+            readers = {0: [(module_name(block), table.num_embeddings)]}
+        elif isinstance(block, Graph) and step.style in (POSITIONAL, LIST):  # its inputs in order
+            inner = id_inputs(block)
+            readers = {i: inner[name] for i, name in enumerate(block.input_names) if name in inner}
+        else:
             continue
-        for slot in step.reads:
+        for position, tables in readers.items():
+            slot = step.reads[position] if position < len(step.reads) else len(inputs)
             if slot < len(inputs):
-                found.setdefault(inputs[slot], []).append((module_name(block), table.num_embeddings))
+                found.setdefault(inputs[slot], []).extend(tables)
     return found
 
 
