@@ -169,3 +169,35 @@ def test_a_system_pickles_whole_with_any_balancer(balancing) -> None:
     x = {"pixels": torch.rand(4, 64)}
     torch.testing.assert_close(again.predict(x)["odd"], system.predict(x)["odd"])
     assert type(again.loss.balancer) is type(system.loss.balancer)
+
+
+def test_a_checkpoint_whose_block_class_does_not_import_names_the_file_and_the_path(tmp_path, monkeypatch) -> None:
+    """A block class of one's own, saved by import path: where its module is not on the
+    path, loading names the checkpoint and says where the class must be."""
+    import sys
+
+    from plait import load_checkpoint
+    from plait.system import CheckpointError
+
+    (tmp_path / "my_scaler.py").write_text(
+        "from torch import nn\n\nclass Scaler(nn.Module):\n"
+        "    def __init__(self, factor: float = 2.0):\n        super().__init__()\n        self.factor = factor\n\n"
+        "    def forward(self, x):\n        return x * self.factor\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from my_scaler import Scaler
+
+    x = Input("x", shape=(3,))
+    system = GraphSystem(Graph(x, {"y": Dense(1)(Scaler(3.0)(x))}), loss="mse")
+    run = L.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, default_root_dir=tmp_path)
+    rows = torch.randn(8, 3)
+    run.fit(system, torch.utils.data.DataLoader([{"x": r, "y": r.sum(0, keepdim=True)} for r in rows], batch_size=4))
+    path = tmp_path / "scaled.ckpt"
+    run.save_checkpoint(path)
+    assert load_checkpoint(path).graph.blocks["scaler"].factor == 3.0
+    monkeypatch.delitem(sys.modules, "my_scaler")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
+    with pytest.raises(CheckpointError, match=rf"^path: '{path}' holds a graph whose blocks do not import here: "
+                       r"model.blocks.scaler: _target_ 'my_scaler.Scaler' does not exist \(ModuleNotFoundError: .*\)\. "
+                       r"A block class of your own must import where the checkpoint loads: its package installed, "
+                       r"or its folder on PYTHONPATH$"):
+        load_checkpoint(path)

@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import nn
 
-from plait.spec.errors import SpecError
+from plait.spec.errors import SpecError, UnknownTarget
 
 # Keys of a block config that plait reads and the block's constructor never sees.
 PLAIT_KEYS = ("_checkpoint_", "_checkpoint_block_", "_freeze_")
@@ -24,7 +24,7 @@ def locate(target: str, where: str) -> Callable:
     try:
         return getattr(importlib.import_module(module_path), attr)
     except (ImportError, AttributeError, ValueError) as err:
-        raise SpecError(f"{where}: _target_ '{target}' does not exist ({type(err).__name__}: {err})") from None
+        raise UnknownTarget(f"{where}: _target_ '{target}' does not exist ({type(err).__name__}: {err})") from None
 
 
 def references(config: Any) -> list[str]:

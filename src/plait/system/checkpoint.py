@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from plait.spec.errors import UnknownTarget
 from plait.system.module import GraphSystem
 
 
@@ -112,7 +113,12 @@ def load_checkpoint(path: str | Path, *, key: str = "path") -> GraphSystem:
         raise CheckpointError(f"{key}: '{path}' is not a plait checkpoint (it has no "
                               f"'plait' entry with the graph spec; keys: {sorted(checkpoint)})")
     meta = checkpoint["plait"]
-    system = GraphSystem(meta["spec"], loss_balancing=meta.get("loss_balancing", "fixed"))
+    try:
+        system = GraphSystem(meta["spec"], loss_balancing=meta.get("loss_balancing", "fixed"))
+    except UnknownTarget as err:
+        raise CheckpointError(f"{key}: '{path}' holds a graph whose blocks do not import here: {err}. A "
+                              "block class of your own must import where the checkpoint loads: its package "
+                              "installed, or its folder on PYTHONPATH") from None
     system.load_state_dict(checkpoint["state_dict"])
     return system.eval()
 
