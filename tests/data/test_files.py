@@ -253,7 +253,7 @@ def test_nan_or_inf_in_an_input_names_file_column_and_rows(split, tmp_path):
         data.setup()
     assert str(info.value) == (
         f"data.{split}_path: {paths[f'{split}_path']}: column 'x2' (input 'features') has 3 rows "
-        "with NaN or Inf (first at row 7, counting from 0); clean or impute them before training.")
+        "with NaN or Inf (first at row 7, counting from 0); clean or impute them first.")
 
 
 def test_missing_labels_in_an_int_column_are_refused(tmp_path):

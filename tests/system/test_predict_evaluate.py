@@ -175,3 +175,17 @@ def test_ids_outside_an_embeddings_table_are_refused_by_input_and_block(tmp_path
     assert trainer.global_step == 0
     with pytest.raises(GraphError, match=message):
         trainer.predict(system, batches)
+
+
+@pytest.mark.parametrize("call, where, column", [("predict", "inputs", "a"), ("evaluate", "inputs", "b"),
+                                                 ("evaluate", "targets", "size")])
+def test_nan_in_an_input_or_target_is_refused_naming_it_and_the_row(arrays, call, where, column) -> None:
+    """As the file-data path refuses it: predictions or scores of NaN would read as results."""
+    given = {"inputs": dict(arrays[0]), "targets": dict(arrays[1])}
+    given[where][column] = given[where][column].copy()
+    given[where][column][3] = np.nan
+    kind = "input" if where == "inputs" else "target"
+    args = (given["inputs"],) if call == "predict" else (given["inputs"], given["targets"])
+    with pytest.raises(ValueError, match=rf"^{call}: {kind} '{column}' has 1 row with NaN or Inf \(first at row 3, "
+                                         r"counting from 0\); clean or impute them first\.$"):
+        getattr(two_inputs(), call)(*args)

@@ -61,7 +61,7 @@ def nan_in_x2(path: Path) -> tuple[Path, str]:
     frame.loc[[7, 9, 40], "x2"] = np.nan
     frame.to_csv(path, index=False)
     return path, (f"data.train_path: {path}: column 'x2' (input 'features') has 3 rows with NaN "
-                  "or Inf (first at row 7, counting from 0); clean or impute them before training.")
+                  "or Inf (first at row 7, counting from 0); clean or impute them first.")
 
 
 def header_only(path: Path) -> tuple[Path, str]:

@@ -110,7 +110,7 @@ def _is_number(value: Any) -> bool:
 
 
 def finite(array: np.ndarray, what: str) -> str | None:
-    """Why a float array `(N, ...)` (named `what`) cannot train: its rows with NaN or Inf."""
+    """Why a float array `(N, ...)` (named `what`) cannot be used: its rows with NaN or Inf."""
     if array.dtype.kind != "f":
         return None
     bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
@@ -118,4 +118,4 @@ def finite(array: np.ndarray, what: str) -> str | None:
         return None
     count = int(bad.sum())
     return (f"{what} has {count} row{'s' if count > 1 else ''} with NaN or Inf (first at row "
-            f"{int(np.argmax(bad))}, counting from 0); clean or impute them before training.")
+            f"{int(np.argmax(bad))}, counting from 0); clean or impute them first.")

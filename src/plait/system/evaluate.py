@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from plait.data.checks import finite
 from plait.system.epoch_stats import EpochScores
 from plait.system.id_inputs import check_ids
 from plait.system.metrics import as_tensor
@@ -48,6 +49,7 @@ def predict(system: GraphSystem, inputs: Any, *, batch_size: int = 256) -> dict[
     columns = {n: as_tensor(c, system.graph.input_specs[n].dtype)
                for n, c in named_arrays(inputs, names, "inputs", "predict").items()}
     _check_rows(columns, "predict")
+    _check_finite(columns, "predict", names)
     check_ids(columns, system.id_inputs)
     with _eval_mode(system):
         parts = [system.predict_step(batch, 0) for batch in _batches(columns, batch_size, _device(system))]
@@ -91,6 +93,7 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
         weight = torch.ones(rows) if sample_weight is None else torch.as_tensor(sample_weight).float()
         columns.update({key: weight for key in set(system.loss.sample_weights.values())})
     _check_rows(columns, "evaluate")
+    _check_finite(columns, "evaluate", names, system.graph.output_names)
     check_ids(columns, system.id_inputs)
     system.loss.check_targets(columns, system.output_columns)
     with _eval_mode(system):
@@ -158,6 +161,17 @@ def _check_rows(columns: Mapping[str, Tensor], caller: str) -> None:
         raise ValueError(f"{caller}: every array needs one row per example; got rows {sizes}")
     if not any(sizes.values()):
         raise ValueError(f"{caller}: no rows to {caller} on")
+
+
+def _check_finite(columns: Mapping[str, Tensor], caller: str, inputs: Sequence[str],
+                  outputs: Sequence[str] = ()) -> None:
+    """No NaN or Inf in a float input, target or weight: outputs or losses would be NaN."""
+    for name, column in columns.items():
+        if column.is_floating_point():
+            kind = "input" if name in inputs else "target" if name in outputs else "sample_weight"
+            why = finite(column.detach().float().cpu().numpy(), f"{caller}: {kind} '{name}'")
+            if why:
+                raise ValueError(why)
 
 
 def _target(value: Any) -> Tensor:
