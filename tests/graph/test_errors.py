@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from plait.blocks import Dense
+from plait.blocks import Add, Dense
 from plait.graph import Graph, GraphError, Input, name_module, topological_order
 
 
@@ -85,7 +85,7 @@ def test_call_time_errors_name_the_input_and_say_expected_and_received(two_input
     assert g({"image": img, "question": q}).shape == (2, 5)
     with pytest.raises(GraphError, match=r"expects inputs \['image', 'question'\]; received \['image', 'qestion'\] \(missing \['question'\], unknown \['qestion'\]\)"):
         g({"image": img, "qestion": q})
-    with pytest.raises(GraphError, match=r"input 'image' expects a float tensor of shape \(B, 3, 8, 8\), received torch.float32 tensor of shape \(2, 3, 9, 8\)"):
+    with pytest.raises(GraphError, match=r"input 'image' expects a float tensor of shape \(B, 3, 8, 8\), received torch.float32 tensor of shape \(B=2, 3, 9, 8\)"):
         g(torch.randn(2, 3, 9, 8), q)
     with pytest.raises(GraphError, match=r"input 'question' expects a int tensor of shape \(B, None\), received torch.float32"):
         g(img, q.float())
@@ -137,3 +137,10 @@ def test_a_symbolic_tensor_compares_with_a_tensor_by_identity():
     """`in` and `list.index` over a mixed list work as before torch functions were refused."""
     x, t = Input("x", shape=(3,)), torch.zeros(3)
     assert (t == x) is False and (t != x) is True and x not in [t] and t not in [x] and [t, x].index(x) == 1
+
+
+def test_a_constant_tensor_given_to_a_merge_is_named_by_its_shape():
+    a = Input("a", shape=(4,))
+    with pytest.raises(GraphError, match=r"^node 'add(_\d+)?' \(Add\): Add merges tensors of the graph; received a "
+                                         r"constant Tensor of shape \(1, 4\): make it an Input, or the output of a module$"):
+        Add()(a, torch.ones(1, 4))

@@ -48,6 +48,12 @@ class _Merge(Block):
     def build(self, *specs: TensorSpec | list[TensorSpec]) -> None:
         specs = _flat(specs)
         name = type(self).__name__
+        constants = [s for s in specs if not isinstance(s, TensorSpec)]
+        if constants:
+            shown = constants[0]
+            what = f"Tensor of shape {tuple(shown.shape)}" if isinstance(shown, torch.Tensor) else type(shown).__name__
+            raise GraphError(f"{name} merges tensors of the graph; received a constant {what}: make it an "
+                             "Input, or the output of a module")
         if len(specs) < self.minimum:
             raise GraphError(f"{name} expects at least {self.minimum} inputs; received "
                              f"{len(specs)}: {_listing(specs)}")

@@ -25,6 +25,12 @@ from plait.graph.wiring import (
 )
 
 
+def _with_batch(shape: torch.Size) -> str:
+    """A tensor's shape with its first size marked as the batch's: `(B=32, 5)`; inside a
+    graph being built, the batch is the shape probe's."""
+    return "(" + ", ".join([f"B={shape[0]}", *map(str, shape[1:])]) + ")" if len(shape) else "()"
+
+
 @dataclass(frozen=True, slots=True)
 class InputCheck:
     """What `forward` checks of one graph input: its rank with the batch dimension, the
@@ -150,7 +156,7 @@ class Graph(nn.Module):
                              f"{self.input_names}, received {len(args)}")
         for value, check in zip(args, self._input_checks):
             if not check.accepts(value):
-                got = (f"{value.dtype} tensor of shape {tuple(value.shape)}"
+                got = (f"{value.dtype} tensor of shape {_with_batch(value.shape)}"
                        if isinstance(value, torch.Tensor) else type(value).__name__)
                 raise GraphError(f"graph '{module_name(self)}': input '{check.name}' expects a "
                                  f"{check.kind} tensor of shape {check.spec}, received {got}")
