@@ -41,8 +41,9 @@ def predict(system: GraphSystem, inputs: Any, *, batch_size: int = 256) -> dict[
         output name -> an array with one row per input row.
 
     Raises:
-        ValueError: inputs that do not name every input, of no rows, or whose numbers of
-            rows differ; a batch size below 1.
+        ValueError: inputs that do not name every input, of no rows, whose numbers of rows
+            differ, or that hold NaN or Inf; a batch size below 1.
+        GraphError: an id past the table of the embedding that reads it.
     """
     _check_batch_size(batch_size, "predict")
     names = system.graph.input_names
@@ -75,8 +76,10 @@ def evaluate(system: GraphSystem, inputs: Any, targets: Any, *, batch_size: int 
 
     Raises:
         ValueError: inputs or targets that do not name every input and output, of no rows,
-            or whose numbers of rows differ; a batch size below 1; `sample_weight` for a
-            model none of whose outputs takes it.
+            whose numbers of rows differ, or that hold NaN or Inf; a batch size below 1;
+            `sample_weight` for a model none of whose outputs takes it.
+        GraphError: an id past the table of the embedding that reads it.
+        LossError: a target its loss cannot take (a class index past the head's units).
     """
     _check_batch_size(batch_size, "evaluate")
     if sample_weight is not None and not system.loss.sample_weights:

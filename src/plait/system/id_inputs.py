@@ -33,9 +33,8 @@ def id_inputs(graph: Graph) -> dict[str, list[tuple[str, int]]]:
         else:
             continue
         for position, tables in readers.items():
-            slot = step.reads[position] if position < len(step.reads) else len(inputs)
-            if slot < len(inputs):
-                found.setdefault(inputs[slot], []).extend(tables)
+            if position < len(step.reads) and step.reads[position] < len(inputs):  # a graph input's slot
+                found.setdefault(inputs[step.reads[position]], []).extend(tables)
     return found
 
 
