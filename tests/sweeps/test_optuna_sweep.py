@@ -71,6 +71,25 @@ def test_sigterm_stops_the_study_and_fails_its_running_trial(train_cli, tiny, tm
         assert not (folder / str(trial + 1)).exists()
 
 
+@pytest.mark.slow
+def test_a_stopped_sweep_keeps_its_best_so_far_and_a_resume_keeps_its_metric(train_cli, tiny, tmp_path) -> None:
+    """`best.yaml` holds the best so far after every trial, also when a later trial is
+    stopped; continuing the study with another optimized_metric is refused before anything
+    is written, as its values could not be ranked with the study's."""
+    folder = tmp_path / "digits" / "optuna" / "loss_weights"
+    result = train_cli(["-m", *tiny, *QUICK, "+callbacks.term._target_=tests.train.interrupt.TermInJob",
+                        "+callbacks.term.job=1"], tmp_path)
+    assert result.returncode == 143, result.stderr[-3000:]
+    assert [t.state.name for t in study_of(folder).trials] == ["COMPLETE", "FAIL"]
+    best = OmegaConf.load(folder / "best.yaml")
+    assert best.best_trial == 0 and best.best_value == study_of(folder).best_value
+    before = (folder / "multirun.yaml").read_text()
+    changed = train_cli(["-m", *tiny, *QUICK, "optimized_metric=val/digit/loss", "optimized_mode=max"], tmp_path)
+    assert changed.returncode == 1
+    assert "optimized_metric: study 'loss_weights' in " in changed.stderr
+    assert (folder / "multirun.yaml").read_text() == before and len(study_of(folder).trials) == 2
+
+
 def test_failed_and_pruned_trials_are_recorded_and_the_sweep_goes_on(train_cli, tiny,
                                                                    tmp_path) -> None:
     """Four learning rates: -1 is refused, 1e12 makes the loss NaN, and both trials fail; a

@@ -32,6 +32,14 @@ def test_a_fixed_weight_is_not_searched() -> None:
     assert space.fixed == ["model.outputs.age.weight=2"]
 
 
+def test_a_key_both_searched_and_fixed_is_refused() -> None:
+    """The sampled value would win, and the report would call the key fixed."""
+    with pytest.raises(ConfigError, match=r"^model.outputs.age.weight: both searched .* and fixed "
+                                          r"\(model.outputs.age.weight=1\); the sampled value would win"):
+        build_space(["model.outputs.age.weight=1"], {"model.outputs.age.weight": "tag(log,interval(0.1,10))"},
+                    WEIGHTS, OUTPUTS)
+
+
 def test_params_take_nested_or_dotted_keys_and_every_sweep_kind() -> None:
     params = {"model": {"optimizer": {"lr": "tag(log, interval(1e-4, 1e-2))"}},
               "trainer.max_epochs": "choice(2, 4)", "data.batch_size": "range(32, 97, 32)",
@@ -125,14 +133,18 @@ def test_enqueued_points_run_first_and_must_be_searched(tmp_path) -> None:
                                                "seed": 0}, "pruner": None}
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     space = build_space([], {}, WEIGHTS, OUTPUTS)
-    study = open_study(settings, storage, "maximize")
+    study = open_study(settings, storage, "maximize", "val/income/auroc")
     enqueue(study, [{"model.outputs.age.weight": 2.0}], space)
     first = study.ask(space.distributions)
     assert first.params["model.outputs.age.weight"] == 2.0
     study.tell(first, 0.5)
     with pytest.raises(ConfigError, match=r"^hydra.sweeper.enqueue\[0\]: 'lr' is not searched"):
         enqueue(study, [{"lr": 0.1}], space)
-    resumed = open_study(settings, storage, "maximize")  # the seed moves on: no repeated draw
+    resumed = open_study(settings, storage, "maximize", "val/income/auroc")  # the seed moves on: no repeated draw
     assert resumed.ask(space.distributions).params != study.ask(space.distributions).params
     with pytest.raises(ConfigError, match=r"^hydra.sweeper.direction: study 's' .* maximize"):
-        open_study(settings, storage, "minimize")
+        open_study(settings, storage, "minimize", "val/income/auroc")
+    with pytest.raises(ConfigError, match=r"^optimized_metric: study 's' in .* optimises 'val/income/auroc', this "
+                                          r"sweep would optimise 'val/age/loss', and the values of the two cannot "
+                                          r"be ranked together; choose another hydra.sweeper.study_name$"):
+        open_study(settings, storage, "maximize", "val/age/loss")

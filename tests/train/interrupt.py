@@ -23,3 +23,17 @@ class TermDuringTest(L.Callback):
 
     def on_test_batch_end(self, trainer: L.Trainer, *args) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+class TermInJob(L.Callback):
+    """After the first validation batch of Hydra job `job` of a multirun (an Optuna trial's
+    number), as a scheduler would stop the sweep then."""
+
+    def __init__(self, job: int) -> None:
+        self.job = job
+
+    def on_validation_batch_end(self, trainer: L.Trainer, *args) -> None:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.get().job.num == self.job and not trainer.sanity_checking:
+            os.kill(os.getpid(), signal.SIGTERM)

@@ -79,6 +79,7 @@ def build_space(arguments: Sequence[str], params: Mapping[str, Any] | None,
     given = [(f"{PARAMS}.{k}", f"{k}={v}") for k, v in flatten(params or {}).items()]
     given += [(None, line) for line in arguments]
     space = SearchSpace()
+    fixed: dict[str, str] = {}  # key -> the line that fixes it
     for origin, line in given:
         override = parser.parse_override(line)
         key = override.key_or_group
@@ -93,6 +94,12 @@ def build_space(arguments: Sequence[str], params: Mapping[str, Any] | None,
             if WEIGHT_KEY.match(key) and not override.is_delete():
                 _check_positive(override.value(), where)
             space.fixed.append(override.input_line)
+            fixed[key] = override.input_line
+    both = sorted(set(space.distributions) & set(fixed))
+    if both:
+        raise ConfigError(f"{both[0]}: both searched (a range in hydra.sweeper.params or on the command "
+                          f"line) and fixed ({fixed[both[0]]}); the sampled value would win over the fixed "
+                          "one. Give it one or the other")
     _add_weights(space, weights, outputs)
     return space
 

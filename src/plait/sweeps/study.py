@@ -53,14 +53,16 @@ def storage_url(storage: str | None, sweep_dir: Path) -> str:
     return f"sqlite:///{Path(sweep_dir).resolve() / DB_NAME}" if storage is None else str(storage)
 
 
-def open_study(settings: Mapping[str, Any], storage: str, objective_direction: str) -> optuna.Study:
+def open_study(settings: Mapping[str, Any], storage: str, objective_direction: str,
+               metric: str) -> optuna.Study:
     """Create the study, or load it to continue (`load_if_exists`).
 
     The sampler's `seed` is moved on by the number of trials the study has already, so a
     resumed sweep does not draw the same random starting points again.
 
     Raises:
-        ConfigError: the stored study optimises the other way.
+        ConfigError: the stored study optimises the other way, or another metric: its
+            trials' values could not be ranked with this sweep's.
     """
     name = settings["study_name"]
     known = len(_existing(name, storage).trials) if _exists(name, storage) else 0
@@ -72,6 +74,13 @@ def open_study(settings: Mapping[str, Any], storage: str, objective_direction: s
         raise ConfigError(f"hydra.sweeper.direction: study {name!r} in {storage} was created to "
                           f"{study.direction.name.lower()}, this sweep would {objective_direction}; "
                           "choose another hydra.sweeper.study_name")
+    stored = study.user_attrs.get("optimized_metric")
+    if stored is not None and stored != metric:
+        raise ConfigError(f"optimized_metric: study {name!r} in {storage} optimises {stored!r}, this sweep "
+                          f"would optimise {metric!r}, and the values of the two cannot be ranked together; "
+                          "choose another hydra.sweeper.study_name")
+    if stored is None:  # a new study (or one from before the metric was kept)
+        study.set_user_attr("optimized_metric", metric)
     if known:
         log.info("continuing study %r (%d trials so far) in %s", name, known, storage)
     return study

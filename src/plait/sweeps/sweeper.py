@@ -70,12 +70,13 @@ class OptunaSweep:
         if not space.distributions:
             raise ConfigError("hydra.sweeper.params: nothing to search; give a range such as "
                               "model.outputs.<output>.weight=tag(log,interval(0.1,10))")
-        check_objective(OmegaConf.select(self.config, "optimized_metric"), space)
+        metric = OmegaConf.select(self.config, "optimized_metric")
+        check_objective(metric, space)
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         storage = storage_url(self.settings.get("storage"), sweep_dir)
-        study = open_study(self.settings, storage, direction(self.settings.get("direction")))
+        study = open_study(self.settings, storage, direction(self.settings.get("direction")), metric)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")  # once the study takes this sweep
         enqueue(study, _plain(self.settings.get("enqueue")), space)
         extra = [f"hydra.sweeper.storage={override_value(storage)}"]
         returns = self._run(study, space, extra, sweep_dir)
@@ -100,6 +101,7 @@ class OptunaSweep:
                 raise
             stop = any([_tell(study, trial, result) for trial, result in zip(trials, results)])
             returns.extend(results)
+            _write_best(study, sweep_dir)
         if stop:
             log.info("the sampler has tried every point of the search space; the sweep ends")
         return returns
@@ -191,18 +193,25 @@ def _check_folders_free(study: optuna.Study, trials: list[optuna.trial.Trial], s
                 "another hydra.sweeper.study_name or move the folder away")
 
 
-def _summarise(study: optuna.Study, sweep_dir: Path, returns: list[JobReturn]) -> None:
-    """Log the outcome and write `best.yaml`; fail when no trial of this call completed."""
+def _write_best(study: optuna.Study, sweep_dir: Path) -> dict[str, Any]:
+    """`best.yaml`: the study's trials by state and its best so far; written after every
+    batch of trials, so a sweep stopped part way still says where it stands."""
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
-    counts = {s: states.count(s) for s in sorted(set(states))}
-    completed = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    summary: dict[str, Any] = {"study_name": study.study_name, "trials": counts}
-    if completed:
+    summary: dict[str, Any] = {"study_name": study.study_name,
+                               "trials": {s: states.count(s) for s in sorted(set(states))}}
+    if any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
         best = study.best_trial
         summary.update(best_trial=best.number, best_value=best.value, best_params=best.params)
-        log.info("best of %d trials: trial %d, value %.6g, %s", len(states), best.number,
-                 best.value, best.params)
     OmegaConf.save(OmegaConf.create(summary), sweep_dir / "best.yaml")
+    return summary
+
+
+def _summarise(study: optuna.Study, sweep_dir: Path, returns: list[JobReturn]) -> None:
+    """Log the outcome and write `best.yaml`; fail when no trial of this call completed."""
+    summary = _write_best(study, sweep_dir)
+    if "best_trial" in summary:
+        log.info("best of %d trials: trial %d, value %.6g, %s", sum(summary["trials"].values()),
+                 summary["best_trial"], summary["best_value"], summary["best_params"])
     if returns and all(r.status != JobStatus.COMPLETED for r in returns) and not any(
             isinstance(r._return_value, optuna.TrialPruned) for r in returns):
         raise ConfigError(f"hydra.sweeper: every trial of this sweep failed; see the logs "

@@ -87,6 +87,10 @@ def check_metric(metric: str | None, mode: Any, system: GraphSystem) -> None:
     names = system.logged_names()
     if metric is not None and metric not in names:
         raise ConfigError(f"optimized_metric: the model logs no '{metric}'; it logs {names}")
+    if metric is not None and metric.startswith("test/"):
+        raise ConfigError(f"optimized_metric: '{metric}' is logged only by the test after training, but "
+                          "the checkpoints (and a sweep's trials) read optimized_metric while training; "
+                          f"choose a val/ metric, e.g. '{'val/' + metric.removeprefix('test/')}'")
     if mode not in ("min", "max"):
         raise ConfigError(f"optimized_mode: expected min or max, received {mode!r}")
 
