@@ -225,3 +225,29 @@ def test_load_checkpoint_is_reachable_from_the_package_without_loading_lightning
 
     code = "import sys, plait; assert 'lightning' not in sys.modules; assert callable(plait.load_checkpoint)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+F1 = {"_target_": "torchmetrics.F1Score", "task": "multiclass", "num_classes": 10}
+
+
+@pytest.mark.parametrize("metrics, names", [
+    ("acc", ["acc"]),
+    (["acc", {"f1": F1}], ["acc", "f1"]),
+    ([F1], ["f1score"]),
+    (F1, ["f1score"]),
+    ({"acc": None, "f1": F1}, ["acc", "f1"]),
+])
+def test_metrics_take_every_form_keras_does(metrics, names) -> None:
+    """One name, a list of names and `{name: {_target_}}` or `{_target_}` entries, or a dict by
+    name: each builds the metrics it names (a string was read letter by letter, a list entry
+    dict failed as unhashable)."""
+    logged = GraphSystem(spec(digit={"loss": "cross_entropy", "metrics": metrics})).logged_names()
+    assert [n for n in logged if n.startswith("val/digit/") and n != "val/digit/loss"] == [
+        f"val/digit/{n}" for n in names]
+
+
+def test_a_metric_of_no_known_form_or_given_twice_is_named() -> None:
+    with pytest.raises(SpecError, match=r"^model.outputs.digit.metrics: a metric is a name \(acc\), .*received 3$"):
+        GraphSystem(spec(digit={"loss": "cross_entropy", "metrics": ["acc", 3]}))
+    with pytest.raises(SpecError, match=r"^model.outputs.digit.metrics: metric 'acc' is given twice"):
+        GraphSystem(spec(digit={"loss": "cross_entropy", "metrics": ["acc", "acc"]}))

@@ -35,6 +35,22 @@ def test_files_data_checks(compose_cfg, my_csv) -> None:
     assert checked.system.graph.input_names == ["features"]
 
 
+def test_a_sample_weight_column_is_checked_and_trained_on(compose_cfg, my_csv, tmp_path) -> None:
+    """`model.outputs.label.sample_weight: w` reads the batch key `w`, which the file gives as
+    a column of its own: check names it when the data lacks it, and counts it as read."""
+    frame = pd.read_csv(my_csv)
+    frame["w"] = np.linspace(0.5, 2.0, len(frame))
+    frame.to_csv(my_csv, index=False)
+    weighted = [*readme_overrides(my_csv), "+model.outputs.label.sample_weight=w"]
+    with pytest.raises(ConfigError, match=r"but the model needs inputs \['features'\] and outputs \['label'\] "
+                                          r"and sample weights \['w'\] .*missing \['w'\]"):
+        check(compose_cfg(*weighted, "mode=check"))
+    with_column = [o if not o.startswith("data.inputs=") else "data.inputs={features: [x1, x2, x3, x4], w: w}"
+                   for o in weighted]
+    check(compose_cfg(*with_column, "mode=check"))
+    assert train(compose_cfg(*with_column, "trainer.max_epochs=1", "logger=csv")) is not None
+
+
 def test_files_data_trains(compose_cfg, my_csv, tmp_path) -> None:
     value = train(compose_cfg(*readme_overrides(my_csv), "trainer.max_epochs=2", "logger=csv"))
     assert 0.0 <= value <= 1.0

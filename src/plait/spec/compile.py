@@ -67,8 +67,12 @@ def build_graph(spec: Mapping, *, where: str = "model", name: str | None = None,
         if isinstance(cfg, Mapping) and load_checkpoints and cfg.get("_checkpoint_"):
             load_block_state(blocks[block_name], cfg["_checkpoint_"], cfg.get("_checkpoint_block_", block_name),
                              f"{where}.blocks.{block_name}")
-        if isinstance(cfg, Mapping) and cfg.get("_freeze_"):
-            freeze(blocks[block_name])
+        if isinstance(cfg, Mapping) and cfg.get("_freeze_") is not None:
+            if not isinstance(cfg["_freeze_"], bool):  # "false", quoted, is a true string
+                raise SpecError(f"{where}.blocks.{block_name}._freeze_: expected true or false, received "
+                                f"{cfg['_freeze_']!r} ({type(cfg['_freeze_']).__name__})")
+            if cfg["_freeze_"]:
+                freeze(blocks[block_name])
     return graph
 
 
@@ -159,6 +163,9 @@ def _call(name: str, call: Call, tensors: dict[str, Any], blocks: dict[str, nn.M
         return type(arg)(value(a) for a in arg)  # a list or a tuple, as written
 
     args, kwargs = [value(a) for a in call.args], {k: value(v) for k, v in call.kwargs}
+    if not any(isinstance(leaf, SymbolicTensor) for leaf in pytree.tree_leaves((args, kwargs))):
+        raise SpecError(f"{where}: {call.block}(...) is given no tensor; a node calls its block on "
+                        "inputs or other nodes, e.g. classify(features)")
     try:
         out = blocks[call.block](*args, **kwargs)
     except GraphError as err:

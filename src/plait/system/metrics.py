@@ -67,8 +67,9 @@ def output_metrics(metrics: Sequence[str] | Mapping[str, Any] | None, task: str,
     """
     known = _REGRESSION if task == "regression" else _classification(task, classes)
     built: dict[str, tm.Metric] = {}
-    items = metrics.items() if isinstance(metrics, Mapping) else ((m, None) for m in metrics or [])
-    for name, config in items:
+    for name, config in _metric_items(metrics, where):
+        if name in built:
+            raise SpecError(f"{where}: metric '{name}' is given twice; name each once")
         if config is not None:
             built[name] = instantiate(config, f"{where}.{name}", _no_blocks)
         elif name in known:
@@ -78,6 +79,28 @@ def output_metrics(metrics: Sequence[str] | Mapping[str, Any] | None, task: str,
                             "(or give {name: {_target_: torchmetrics....}})"
                             + _classification_hint(task, name, loss, classes))
     return tm.MetricCollection(built)
+
+
+def _metric_items(metrics: Any, where: str) -> list[tuple[str, Any]]:
+    """(name, config or None) for each metric, as Keras takes them: one name (`acc`), a list of
+    names, `{name: {_target_: ...}}` and `{_target_: ...}` (named by its class, `f1score`)
+    alike, alone or in the list, or a dict by name."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, str | Mapping):
+        metrics = [metrics]
+    items: list[tuple[str, Any]] = []
+    for metric in metrics:
+        if isinstance(metric, str):
+            items.append((metric, None))
+        elif isinstance(metric, Mapping) and "_target_" in metric:
+            items.append((str(metric["_target_"]).rpartition(".")[2].lower(), metric))
+        elif isinstance(metric, Mapping):
+            items.extend(metric.items())
+        else:
+            raise SpecError(f"{where}: a metric is a name (acc), {{name: {{_target_: ...}}}} or "
+                            f"{{_target_: ...}}; received {metric!r}")
+    return items
 
 
 def _classification_hint(task: str, metric: str, loss: str | None, width: int) -> str:

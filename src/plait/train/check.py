@@ -108,7 +108,8 @@ def describe(system: GraphSystem, out: Path) -> tuple[str, list[Path]]:
 
 def check_data(graph: Graph | GraphSystem, data: Any, *, outputs: bool = True,
                data_name: str = "data") -> None:
-    """Check that the data's batches hold every graph input (and output target). When
+    """Check that the data's batches hold every graph input (and output target, and sample
+    weight where an output takes one). When
     training, a key the graph leaves unread is an error where the config named it (a
     user's columns, `data.named_keys`), else a one-line warning; `data.extras` (a
     question's kind, for analysis) are expected to be left unread.
@@ -123,12 +124,15 @@ def check_data(graph: Graph | GraphSystem, data: Any, *, outputs: bool = True,
         ConfigError: listing what the graph needs, what the data provides and what is
             missing or unread.
     """
+    weights = sorted(set(graph.loss.sample_weights.values())) if isinstance(graph, GraphSystem) and outputs else []
     graph = graph.graph if isinstance(graph, GraphSystem) else graph
     provides = sorted(data.provides)
-    needed = [*graph.input_names, *(graph.output_names if outputs else [])]
+    needed = [*graph.input_names, *(graph.output_names if outputs else []), *weights]
     wanted = f"inputs {list(graph.input_names)}"
     if outputs:
         wanted += f" and outputs {list(graph.output_names)}"
+    if weights:
+        wanted += f" and sample weights {weights} (model.outputs.<name>.sample_weight)"
     missing = [key for key in needed if key not in provides]
     if missing:
         raise ConfigError(
