@@ -119,6 +119,20 @@ def test_a_grid_goes_on_past_a_diverging_job_then_exits_1_naming_it(train_cli, t
     assert "(grid, 1 of 2 runs finished: 1 failed)" in make_report(sweep, tmp_path / "report").markdown
 
 
+def test_a_job_that_diverges_after_logging_its_objective_reports_as_failed(train_cli, tiny, tmp_path) -> None:
+    """The README: a job that fails is recorded as failed, also when it had logged val
+    figures first (a learning rate that grows 1e30-fold after epoch 0), not as unfinished,
+    which is what a job stopped by a signal is."""
+    result = train_cli(["-m", *tiny, "scheduler=step", "model.scheduler.step_size=1",
+                        "model.scheduler.gamma=1e30,1"], tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "digits" / "multiruns").iterdir()
+    assert (sweep / "0" / ".plait" / "failed").read_text().startswith("Training stopped: train: the loss is not finite")
+    report = make_report(sweep, tmp_path / "report")
+    assert list(report.table["state"]) == ["FAIL", "COMPLETE"]
+    assert "(grid, 1 of 2 runs finished: 1 failed)" in report.markdown
+
+
 def markdown_rows(text: str) -> list[dict[str, str]]:
     lines = [line for line in text.splitlines() if line.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]

@@ -17,7 +17,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from plait.sweeps.grid import Grid, load_grid
-from plait.train.resume import finished
+from plait.train.resume import failed, finished
 
 DB_NAME = "optuna.db"
 
@@ -34,8 +34,9 @@ class SweepRun:
         name: its folder's name (the job number; in an Optuna sweep, the trial number).
         folder: its folder.
         state: COMPLETE, PRUNED, FAIL or RUNNING (from Optuna); else COMPLETE when the run
-            finished (fit and test), UNFINISHED when it logged the objective but stopped
-            (or still runs), FAIL when it logged no objective.
+            finished (fit and test), FAIL when an error stopped it (`.plait/failed`) or it
+            logged no objective, UNFINISHED when it logged the objective but stopped (or
+            still runs).
         overrides: the overrides it ran with.
         config: its composed config (read a key with `setting`).
         metrics: its CSV log, one row per epoch (last value of each column), or None.
@@ -121,7 +122,7 @@ def _run(folder: Path, config: DictConfig, states: dict[str, str], objective: st
     metrics = per_epoch(pd.read_csv(csv)) if csv.is_file() and csv.stat().st_size else None
     logged = metrics is not None and objective in metrics and metrics[objective].notna().any()
     state = states.get(folder.name) or (
-        "COMPLETE" if finished(folder) else "UNFINISHED" if logged else "FAIL")
+        "COMPLETE" if finished(folder) else "UNFINISHED" if logged and not failed(folder) else "FAIL")
     start = (folder / ".hydra" / "config.yaml").stat().st_mtime
     end = max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=start)
     return SweepRun(folder.name, folder, state, overrides, config, metrics, end - start)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
@@ -21,6 +22,7 @@ from plait.train.evaluate import evaluate
 from plait.train.export import export_checkpoint
 from plait.train.fit import train
 from plait.train.predict import predict
+from plait.train.resume import mark_failed
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,14 @@ def main(cfg: DictConfig) -> float | None:
         print("(set HYDRA_FULL_ERROR=1 for the full traceback)", file=sys.stderr, flush=True)
         job = multirun("job.num")
         if job is not None:
+            mark_failed(Path(multirun("runtime.output_dir")), f"{label}: {message(err)}")
             raise JobFailed(f"{label} in job {job} of the multirun ({multirun('runtime.output_dir')}): "
                             f"{message(err)}") from None
         raise SystemExit(1) from None
+    except Exception as err:  # a crash: the job failed all the same (a signal ends it unfinished)
+        if multirun("job.num") is not None:
+            mark_failed(Path(multirun("runtime.output_dir")), f"{type(err).__name__}: {err}")
+        raise
     return result if isinstance(result, float) else None
 
 

@@ -20,6 +20,7 @@ from plait.system import GraphSystem, check_groups_match, check_weights_match, r
 log = logging.getLogger(__name__)
 
 FINISHED = Path(".plait") / "finished"
+FAILED = Path(".plait") / "failed"  # the error that stopped a job of a sweep
 CHECKPOINTS = "checkpoints"
 
 
@@ -59,6 +60,17 @@ def mark_finished(run: Path) -> None:
     """Mark a run folder as finished: a later `resume=auto` leaves it alone."""
     (run / FINISHED).parent.mkdir(parents=True, exist_ok=True)
     (run / FINISHED).write_text("fit and test completed\n")
+
+
+def mark_failed(run: Path, error: str) -> None:
+    """Mark a sweep's job as stopped by an error, which a report tells from one stopped by
+    a signal (unfinished: it may go on)."""
+    (run / FAILED).parent.mkdir(parents=True, exist_ok=True)
+    (run / FAILED).write_text(error + "\n")
+
+
+def failed(run: Path) -> bool:
+    return (run / FAILED).is_file()
 
 
 def resume_point(run: Path) -> Path | None:
