@@ -73,3 +73,19 @@ def test_a_block_config_passes_args_positionally():
     }
     mlp = build_graph(spec).get_block("mlp")
     assert [type(m).__name__ for m in mlp] == ["Linear", "ReLU"]
+
+
+def _nested(outputs: dict) -> dict:
+    branch = {"inputs": {"x": {"shape": [4]}}, "blocks": {"enc": {"_target_": "plait.blocks.Dense", "units": 3}},
+              "nodes": {"h": "enc(x)"}, "outputs": outputs}
+    return {"inputs": {"x": {"shape": [4]}}, "blocks": {"branch": branch}, "nodes": {"y": "branch(x)"},
+            "outputs": {"y": {"loss": "mse"}}}
+
+
+def test_a_nested_graphs_outputs_take_only_a_node():
+    """A loss or weight there would be ignored: only the model's own outputs are trained."""
+    assert build_graph(_nested({"z": {"node": "h"}})).output_specs["y"].shape == (3,)
+    with pytest.raises(SpecError, match=r"^model.blocks.branch.outputs.z: a nested graph's output takes only "
+                                        r"`node`, received \['loss', 'weigth'\]; a loss, weight or metrics go "
+                                        r"under the model's own outputs"):
+        build_graph(_nested({"z": {"node": "h", "loss": "mse", "weigth": 3}}))

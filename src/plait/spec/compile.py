@@ -58,6 +58,7 @@ def build_graph(spec: Mapping, *, where: str = "model", name: str | None = None,
     tensors = _run_nodes(spec["nodes"], inputs, blocks, where)
     outputs = {out: _output_tensor(out, cfg, tensors, where) for out, cfg in _outputs(spec["outputs"]).items()}
     if outer is not None:  # a nested graph gives one tensor, or a list in declared order
+        _check_nested_outputs(_outputs(spec["outputs"]), where)
         outputs = next(iter(outputs.values())) if len(outputs) == 1 else list(outputs.values())
     try:
         graph = Graph(inputs, outputs, name=name)
@@ -195,6 +196,17 @@ def _pick(ref: Ref, tensors: dict[str, Any], where: str) -> SymbolicTensor:
 
 def _outputs(cfg: Mapping | list) -> dict[str, Any]:
     return {name: None for name in cfg} if isinstance(cfg, list) else dict(cfg)
+
+
+def _check_nested_outputs(outputs: Mapping[str, Any], where: str) -> None:
+    """A nested graph's outputs name nodes only: losses, weights and metrics belong to the
+    outermost graph's outputs, which alone are trained on."""
+    for name, cfg in outputs.items():
+        extra = sorted(set(cfg) - {"node"}) if isinstance(cfg, Mapping) else []
+        if extra:
+            raise SpecError(f"{where}.outputs.{name}: a nested graph's output takes only `node`, received "
+                            f"{extra}; a loss, weight or metrics go under the model's own outputs, which "
+                            "are the ones trained")
 
 
 def _output_tensor(name: str, cfg: Any, tensors: dict[str, Any], where: str) -> SymbolicTensor:
