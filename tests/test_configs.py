@@ -175,3 +175,19 @@ def test_a_data_module_built_by_hand_splits_as_the_experiments_do() -> None:
         assert inspect.signature(module).parameters["seed"].default == DEFAULT_SEED, module.__name__
     for path in sorted((CONF / "data").glob("*.yaml")):
         assert OmegaConf.to_container(OmegaConf.load(path))["seed"] == "${seed}", path.name
+
+
+def test_a_model_config_of_ones_own_outside_the_repository(tmp_path) -> None:
+    """The README: `hydra.searchpath` adds a folder of one's own configs; a model config may
+    stop after `outputs:` (the keys after it take their defaults), and `+model.<key>=...`
+    sets one of those it left out."""
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    written = (CONF / "model" / "digits.yaml").read_text().split("\noptimizer: {lr")[0]
+    assert written.rstrip().endswith("metrics: [acc]}")
+    (tmp_path / "conf" / "model" / "mine.yaml").write_text(written)
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "model=mine",
+                                          "+model.loss_balancing=dwa", "mode=check",
+                                          f"paths.output_dir={tmp_path / 'run'}"])
+    system = check(cfg).system
+    assert "compile" not in cfg.model and type(system.loss.balancer).__name__ == "DynamicWeightAverage"
