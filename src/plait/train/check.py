@@ -109,10 +109,9 @@ def describe(system: GraphSystem, out: Path) -> tuple[str, list[Path]]:
 def check_data(graph: Graph | GraphSystem, data: Any, *, outputs: bool = True,
                data_name: str = "data") -> None:
     """Check that the data's batches hold every graph input (and output target, and sample
-    weight where an output takes one). When
-    training, a key the graph leaves unread is an error where the config named it (a
-    user's columns, `data.named_keys`), else a one-line warning; `data.extras` (a
-    question's kind, for analysis) are expected to be left unread.
+    weight where an output takes one). When training, a key the graph leaves unread is an
+    error where the config named it (a user's columns, `data.named_keys`), else a one-line
+    warning; `data.extras` (a question's kind, for analysis) are expected to be left unread.
 
     Args:
         graph: the graph, or a system owning one.
