@@ -156,8 +156,9 @@ class _CrossEntropy(_Elementwise):
                         f"{shape_text(target.shape)}")
 
 
-def _values(values: Tensor, of: int) -> str:
-    """The distinct values of those found wrong, at most five, and how many there were."""
+def wrong_values(values: Tensor, of: int) -> str:
+    """The distinct values of those found wrong, at most five, and how many of `of` there
+    were: `2, 5 (3 of 64 values)`, for messages that refuse a batch."""
     found = torch.unique(values).tolist()
     shown = ", ".join(f"{v:.8g}" for v in found[:5]) + (", ..." if len(found) > 5 else "")
     return f"{shown} ({values.numel()} of {of} values)"
@@ -174,7 +175,7 @@ class _Probabilities:
         if not (smallest < 0 or largest > 1):  # NaN passes: the loss check names it
             return None
         return (f"takes targets from 0 to 1 (a label or a probability), received "
-                f"{_values(target[(target < 0) | (target > 1)], target.numel())}. Classes numbered "
+                f"{wrong_values(target[(target < 0) | (target > 1)], target.numel())}. Classes numbered "
                 "0, 1, 2, ... take cross_entropy, with one head unit per class")
 
 
@@ -197,7 +198,7 @@ class _ClassIndices:
             return None
         expected = f"0 to {columns - 1} (its head has {columns} units)" if columns is not None else "from 0"
         skipped = f" or ignore_index {self.ignore_index}" if self.ignore_index != -100 else ""
-        return f"takes class indices {expected}{skipped}, received {_values(target[wrong], target.numel())}"
+        return f"takes class indices {expected}{skipped}, received {wrong_values(target[wrong], target.numel())}"
 
 
 TargetCheck = type[_Probabilities] | type[_ClassIndices]

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from plait.blocks import Embedding
 from plait.graph import Graph, GraphError, module_name
 from plait.graph.arguments import LIST, POSITIONAL
+from plait.losses.named import wrong_values
 
 
 def id_inputs(graph: Graph) -> dict[str, list[tuple[str, int]]]:
@@ -54,9 +55,6 @@ def check_ids(batch: Any, tables: Mapping[str, list[tuple[str, int]]]) -> None:
         for block, size in readers:
             if smallest >= 0 and largest < size:
                 continue
-            wrong = ids[(ids < 0) | (ids >= size)]
-            found = torch.unique(wrong).tolist()
-            shown = ", ".join(map(str, found[:5])) + (", ..." if len(found) > 5 else "")
             raise GraphError(f"input {name!r}: block {block!r} looks up ids 0 to {size - 1} (a table of "
-                             f"{size}), received {shown} ({wrong.numel()} of {ids.numel()} values): ids "
-                             "from another vocabulary, or a table too small for this data")
+                             f"{size}), received {wrong_values(ids[(ids < 0) | (ids >= size)], ids.numel())}: "
+                             "ids from another vocabulary, or a table too small for this data")
